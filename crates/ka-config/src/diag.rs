@@ -103,7 +103,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(class: Class, code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
-        Diagnostic { class, code, span, token: None, message: message.into(), help: None }
+        Diagnostic {
+            class,
+            code,
+            span,
+            token: None,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
@@ -142,6 +149,8 @@ impl fmt::Display for Diagnostic {
 /// keepalived's `-t` exit codes (lib/scheduler.h, `config_test_exit` in keepalived/core/main.c).
 pub mod exit {
     pub const OK: i32 = 0;
+    /// A keyword lacked a parameter it reads unconditionally: keepalived stops on the spot.
+    pub const MISSING_PARAMETER: i32 = 2;
     /// The configuration cannot be run (file not found, bad interface, fatal error).
     pub const CANNOT_RUN: i32 = 4;
     /// There are errors but keepalived would run.
@@ -155,7 +164,14 @@ pub mod exit {
 /// keepalived remembers the highest class reported, so a warning reported after a fatal
 /// error turns exit code 4 into 5; we reproduce that.
 pub fn exit_code_for_test(diags: &[Diagnostic]) -> i32 {
-    let worst = diags.iter().map(|d| d.class).filter(|c| c.counts_for_exit_code()).max();
+    if diags.iter().any(|d| d.code == crate::cx::MISSING_PARAMETER_ABORT) {
+        return exit::MISSING_PARAMETER;
+    }
+    let worst = diags
+        .iter()
+        .map(|d| d.class)
+        .filter(|c| c.counts_for_exit_code())
+        .max();
     match worst {
         None => exit::OK,
         Some(Class::FileNotFound | Class::BadInterface | Class::Fatal) => exit::CANNOT_RUN,
@@ -180,7 +196,13 @@ impl Diagnostics {
         }
     }
 
-    pub fn report(&mut self, class: Class, code: &'static str, span: Option<&Span>, message: impl Into<String>) {
+    pub fn report(
+        &mut self,
+        class: Class,
+        code: &'static str,
+        span: Option<&Span>,
+        message: impl Into<String>,
+    ) {
         self.push(Diagnostic::new(class, code, span.cloned(), message));
     }
 
@@ -211,16 +233,34 @@ mod tests {
         assert_eq!(exit_code_for_test(&[d(Class::Lint)]), exit::OK);
         assert_eq!(exit_code_for_test(&[d(Class::BadInterface)]), exit::CANNOT_RUN);
         assert_eq!(exit_code_for_test(&[d(Class::UnknownKeyword)]), exit::ERRORS);
-        assert_eq!(exit_code_for_test(&[d(Class::Fatal), d(Class::Warning)]), exit::ERRORS);
-        assert_eq!(exit_code_for_test(&[d(Class::Warning), d(Class::Security)]), exit::SECURITY);
+        assert_eq!(
+            exit_code_for_test(&[d(Class::Fatal), d(Class::Warning)]),
+            exit::ERRORS
+        );
+        assert_eq!(
+            exit_code_for_test(&[d(Class::Warning), d(Class::Security)]),
+            exit::SECURITY
+        );
     }
 
     #[test]
     fn display_names_place_code_and_help() {
-        let span = Span { file: "k.conf".into(), line: 3, column: 5 };
-        let diag = Diagnostic::new(Class::UnknownKeyword, "unknown-keyword", Some(span), "Unknown keyword 'x'")
-            .with_token("x")
-            .with_help("remove it");
-        assert_eq!(diag.to_string(), "k.conf:3:5: error[unknown-keyword]: Unknown keyword 'x'\n  = help: remove it");
+        let span = Span {
+            file: "k.conf".into(),
+            line: 3,
+            column: 5,
+        };
+        let diag = Diagnostic::new(
+            Class::UnknownKeyword,
+            "unknown-keyword",
+            Some(span),
+            "Unknown keyword 'x'",
+        )
+        .with_token("x")
+        .with_help("remove it");
+        assert_eq!(
+            diag.to_string(),
+            "k.conf:3:5: error[unknown-keyword]: Unknown keyword 'x'\n  = help: remove it"
+        );
     }
 }

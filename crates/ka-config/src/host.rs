@@ -50,11 +50,16 @@ pub struct SystemHost {
 
 impl Host for SystemHost {
     fn read_file(&self, path: &Path) -> Result<String, String> {
-        std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| e.to_string())
+        std::fs::read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| e.to_string())
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
-        let options = glob::MatchOptions { require_literal_leading_dot: true, ..Default::default() };
+        let options = glob::MatchOptions {
+            require_literal_leading_dot: true,
+            ..Default::default()
+        };
         let paths = glob::glob_with(pattern, options).map_err(|e| e.to_string())?;
         let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
         out.sort();
@@ -65,7 +70,9 @@ impl Host for SystemHost {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(path).ok()?;
         Some(if meta.is_file() {
-            FileKind::Regular { executable: meta.permissions().mode() & 0o111 != 0 }
+            FileKind::Regular {
+                executable: meta.permissions().mode() & 0o111 != 0,
+            }
         } else if meta.is_dir() {
             FileKind::Directory
         } else {
@@ -104,7 +111,11 @@ impl Host for SystemHost {
     fn file_security(&self, path: &Path) -> Option<FileSecurity> {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(path).ok()?;
-        Some(FileSecurity { uid: meta.uid(), gid: meta.gid(), mode: meta.mode() })
+        Some(FileSecurity {
+            uid: meta.uid(),
+            gid: meta.gid(),
+            mode: meta.mode(),
+        })
     }
 
     fn random_seed(&self) -> u64 {
@@ -126,7 +137,10 @@ pub struct MemoryHost {
 
 impl MemoryHost {
     pub fn new() -> Self {
-        MemoryHost { hostname: "testhost".into(), ..Default::default() }
+        MemoryHost {
+            hostname: "testhost".into(),
+            ..Default::default()
+        }
     }
 
     pub fn with_file(mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
@@ -142,14 +156,25 @@ impl MemoryHost {
 
 impl Host for MemoryHost {
     fn read_file(&self, path: &Path) -> Result<String, String> {
-        self.files.get(&normalize_lexically(path)).cloned().ok_or_else(|| "No such file or directory".to_string())
+        self.files
+            .get(&normalize_lexically(path))
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let pattern = normalize_lexically(Path::new(pattern));
         let pat = glob::Pattern::new(&pattern.to_string_lossy()).map_err(|e| e.to_string())?;
-        let options = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
-        Ok(self.files.keys().filter(|p| pat.matches_path_with(p, options)).cloned().collect())
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        Ok(self
+            .files
+            .keys()
+            .filter(|p| pat.matches_path_with(p, options))
+            .cloned()
+            .collect())
     }
 
     fn file_kind(&self, path: &Path) -> Option<FileKind> {
@@ -219,7 +244,8 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
                 depth -= 1;
                 if depth == 0 {
                     if let Some(start) = open {
-                        let (prefix, inner, suffix) = (&pattern[..start], &pattern[start + 1..i], &pattern[i + 1..]);
+                        let (prefix, inner, suffix) =
+                            (&pattern[..start], &pattern[start + 1..i], &pattern[i + 1..]);
                         let mut out = Vec::new();
                         for alt in split_top_level_commas(inner) {
                             for rest in expand_braces(&format!("{prefix}{alt}{suffix}")) {
@@ -270,7 +296,10 @@ mod tests {
 
     #[test]
     fn memory_glob_matches_one_directory_level() {
-        let host = MemoryHost::new().with_file("/e/a.conf", "").with_file("/e/b.conf", "").with_file("/e/d/c.conf", "");
+        let host = MemoryHost::new()
+            .with_file("/e/a.conf", "")
+            .with_file("/e/b.conf", "")
+            .with_file("/e/d/c.conf", "");
         let got = host.glob("/e/*.conf").unwrap();
         assert_eq!(got, vec![PathBuf::from("/e/a.conf"), PathBuf::from("/e/b.conf")]);
     }

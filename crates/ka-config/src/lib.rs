@@ -3,12 +3,103 @@
 //! Reading goes in layers, each in its own module:
 //! - [`preprocess`]: comments, `include`, `@id` conditionals, `$NAME` definitions, `~SEQ`/`~LST`;
 //! - [`syntax`]: words and `{ }` blocks;
-//! - the section parsers (`global_defs`, VRRP, LVS/checkers) build the typed [`model`];
-//! - validation applies keepalived's rules and adjustments and adds migration lints.
+//! - the section parsers ([`global_defs`], [`vrrp`], [`lvs`]) build the typed [`config::Config`]
+//!   with [`cx::Cx`], which reads values the way keepalived does;
+//! - validation applies keepalived's rules and adjustments, and [`lints`] adds migration advice.
 //!
 //! Every problem becomes a [`diag::Diagnostic`] naming file, line and column.
 
+pub mod bfd;
+pub mod config;
+pub mod cx;
 pub mod diag;
+pub mod global_defs;
 pub mod host;
+pub mod keywords;
+pub mod lints;
+pub mod lvs;
 pub mod preprocess;
 pub mod syntax;
+pub mod vrrp;
+
+use diag::{Diagnostic, Diagnostics};
+use host::Host;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How to read a configuration.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `-i/--config-id`: selects `@ID` lines (default: the short host name).
+    pub config_id: Option<String>,
+}
+
+/// A configuration and everything said about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: config::Config,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, main file first.
+    pub files: Vec<Arc<str>>,
+    /// False when the main file could not be read at all.
+    pub found: bool,
+}
+
+impl Loaded {
+    /// The exit code `keepalived -t` would give.
+    pub fn test_exit_code(&self) -> i32 {
+        if !self.found {
+            // keepalived 2.2.7 exits 0 here (its bug); a missing file cannot be run.
+            return diag::exit::CANNOT_RUN;
+        }
+        diag::exit_code_for_test(&self.diagnostics)
+    }
+
+    /// True if any diagnostic means keepalived could not run this configuration.
+    pub fn cannot_run(&self) -> bool {
+        !self.found
+            || self
+                .diagnostics
+                .iter()
+                .any(|d| d.severity() == diag::Severity::Fatal)
+    }
+}
+
+/// Reads, checks and resolves the configuration at `path`.
+pub fn load(path: &Path, options: &LoadOptions, host: &dyn Host) -> Loaded {
+    let mut diags = Diagnostics::default();
+    let mut config = config::Config::default();
+    let mut pp = preprocess::Preprocessor::new(
+        host,
+        &preprocess::PreprocessOptions {
+            config_id: options.config_id.clone(),
+        },
+    );
+    let found = pp.open_main(path, &mut diags);
+    if found {
+        let tree = syntax::build_tree(&mut pp, &mut diags);
+        pp.finish(&mut diags);
+        let mut cx = cx::Cx::new(&mut diags, host);
+        config::parse_top_level(&mut cx, &tree, &mut config);
+        lvs::validate(&mut cx, &mut config);
+        vrrp::validate(&mut cx, &mut config);
+        lints::check(&mut cx, &config);
+    }
+    Loaded {
+        config,
+        diagnostics: diags.into_vec(),
+        files: pp.files_read,
+        found,
+    }
+}
+
+/// Reads a configuration given as text, from an in-memory machine: for tests and fuzzing.
+/// The text is the file `/etc/keepalived/keepalived.conf`; interfaces are not checked.
+pub fn load_str(text: &str) -> Loaded {
+    let host = host::MemoryHost::new().with_file("/etc/keepalived/keepalived.conf", text);
+    load(
+        Path::new("/etc/keepalived/keepalived.conf"),
+        &LoadOptions::default(),
+        &host,
+    )
+}

@@ -32,13 +32,25 @@ pub struct Origin {
 
 impl Origin {
     pub fn span(&self) -> Span {
-        Span { file: self.file.clone(), line: self.line, column: self.column }
+        Span {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+        }
     }
 
     /// The span of the character at `char_offset` in the line's text.
     pub fn span_at(&self, char_offset: usize) -> Span {
-        let column = if self.exact { self.column + char_offset as u32 } else { self.column };
-        Span { file: self.file.clone(), line: self.line, column }
+        let column = if self.exact {
+            self.column + char_offset as u32
+        } else {
+            self.column
+        };
+        Span {
+            file: self.file.clone(),
+            line: self.line,
+            column,
+        }
     }
 }
 
@@ -92,8 +104,17 @@ struct Generator {
 }
 
 enum GeneratorKind {
-    Seq { var: String, next: i64, step: i64, last: i64, hex: bool },
-    Lst { vars: Vec<String>, sets: VecDeque<Vec<String>> },
+    Seq {
+        var: String,
+        next: i64,
+        step: i64,
+        last: i64,
+        hex: bool,
+    },
+    Lst {
+        vars: Vec<String>,
+        sets: VecDeque<Vec<String>>,
+    },
 }
 
 /// The continuation of a multi-line definition being expanded.
@@ -136,7 +157,12 @@ impl<'h> Preprocessor<'h> {
             residue: None,
             block_depth: 0,
             open_braces: Vec::new(),
-            last_origin: Origin { file: Arc::from(""), line: 0, column: 1, exact: true },
+            last_origin: Origin {
+                file: Arc::from(""),
+                line: 0,
+                column: 1,
+                exact: true,
+            },
             lines_emitted: 0,
             rng_state: host.random_seed() | 1,
             files_read: Vec::new(),
@@ -148,7 +174,12 @@ impl<'h> Preprocessor<'h> {
             ("_HASH", "#", None),
             ("_BANG", "!", None),
         ] {
-            p.definitions.push(Definition { name: name.into(), value: value.into(), multiline: false, builtin });
+            p.definitions.push(Definition {
+                name: name.into(),
+                value: value.into(),
+                multiline: false,
+                builtin,
+            });
         }
         p
     }
@@ -156,9 +187,17 @@ impl<'h> Preprocessor<'h> {
     /// Opens the main configuration file. Returns false (with a diagnostic) if it cannot be read.
     pub fn open_main(&mut self, path: &Path, diags: &mut Diagnostics) -> bool {
         let shown: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
-        self.last_origin = Origin { file: shown.clone(), line: 0, column: 1, exact: true };
+        self.last_origin = Origin {
+            file: shown.clone(),
+            line: 0,
+            column: 1,
+            exact: true,
+        };
         let matches = self.glob_all(&path.to_string_lossy());
-        let files: Vec<PathBuf> = matches.into_iter().filter(|p| self.usable_file(p, diags, true)).collect();
+        let files: Vec<PathBuf> = matches
+            .into_iter()
+            .filter(|p| self.usable_file(p, diags, true))
+            .collect();
         if files.is_empty() {
             diags.push(
                 crate::diag::Diagnostic::new(
@@ -183,7 +222,10 @@ impl<'h> Preprocessor<'h> {
                 ),
             );
         }
-        self.frames.push(IncludeFrame { pending: files.into_iter().collect(), current: None });
+        self.frames.push(IncludeFrame {
+            pending: files.into_iter().collect(),
+            current: None,
+        });
         true
     }
 
@@ -218,7 +260,10 @@ impl<'h> Preprocessor<'h> {
         match self.host.file_kind(path) {
             Some(FileKind::Regular { executable: false }) => true,
             Some(FileKind::Directory) => {
-                let msg = format!("Configuration file '{}' is a directory - skipping", path.display());
+                let msg = format!(
+                    "Configuration file '{}' is a directory - skipping",
+                    path.display()
+                );
                 diags.report(
                     if main { Class::FileNotFound } else { Class::Info },
                     "include-directory",
@@ -251,7 +296,12 @@ impl<'h> Preprocessor<'h> {
                 if file.next < file.lines.len() {
                     let text = std::mem::take(&mut file.lines[file.next]);
                     file.next += 1;
-                    let origin = Origin { file: file.path.clone(), line: file.next as u32, column: 1, exact: true };
+                    let origin = Origin {
+                        file: file.path.clone(),
+                        line: file.next as u32,
+                        column: 1,
+                        exact: true,
+                    };
                     self.last_origin = origin.clone();
                     return Some((text, origin));
                 }
@@ -265,14 +315,22 @@ impl<'h> Preprocessor<'h> {
                         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                         let lines = text.lines().map(str::to_string).collect();
                         if let Some(frame) = self.frames.last_mut() {
-                            frame.current = Some(OpenFile { path: shown, dir, lines, next: 0 });
+                            frame.current = Some(OpenFile {
+                                path: shown,
+                                dir,
+                                lines,
+                                next: 0,
+                            });
                         }
                     }
                     Err(e) => diags.report(
                         Class::Info,
                         "include-unreadable",
                         Some(&self.last_origin.span()),
-                        format!("Configuration file '{}' open problem ({e}) - skipping", path.display()),
+                        format!(
+                            "Configuration file '{}' open problem ({e}) - skipping",
+                            path.display()
+                        ),
                     ),
                 },
                 None => {
@@ -283,7 +341,11 @@ impl<'h> Preprocessor<'h> {
     }
 
     fn current_dir(&self) -> PathBuf {
-        self.frames.iter().rev().find_map(|f| f.current.as_ref().map(|c| c.dir.clone())).unwrap_or_default()
+        self.frames
+            .iter()
+            .rev()
+            .find_map(|f| f.current.as_ref().map(|c| c.dir.clone()))
+            .unwrap_or_default()
     }
 
     /// The next preprocessed line, or None at the end of all input.
@@ -415,18 +477,27 @@ impl<'h> Preprocessor<'h> {
             }
             return None;
         }
-        let origin = Origin { column: origin.column + leading as u32, exact, ..origin.clone() };
+        let origin = Origin {
+            column: origin.column + leading as u32,
+            exact,
+            ..origin.clone()
+        };
         Some((out, origin))
     }
 
     fn collecting_definition(&self) -> bool {
-        self.definitions.last().map(|d| d.multiline && d.value.ends_with('\\')).unwrap_or(false)
+        self.definitions
+            .last()
+            .map(|d| d.multiline && d.value.ends_with('\\'))
+            .unwrap_or(false)
     }
 
     /// Adds one more line to the multi-line definition being read. Lines of a multi-line
     /// definition end in `\`; the first line without one (or a blank line) ends it.
     fn continue_definition(&mut self, text: &str) {
-        let Some(def) = self.definitions.last_mut() else { return };
+        let Some(def) = self.definitions.last_mut() else {
+            return;
+        };
         // Drop the marker `\` left by the previous line.
         def.value.pop();
         let (line, more) = match text.strip_suffix('\\') {
@@ -457,8 +528,18 @@ impl<'h> Preprocessor<'h> {
         let origin = generator.origin.clone();
         let mut assignments: Vec<(String, String)> = Vec::new();
         let finished = match &mut generator.kind {
-            GeneratorKind::Seq { var, next, step, last, hex } => {
-                let value = if *hex { format!("{:x}", *next) } else { next.to_string() };
+            GeneratorKind::Seq {
+                var,
+                next,
+                step,
+                last,
+                hex,
+            } => {
+                let value = if *hex {
+                    format!("{:x}", *next)
+                } else {
+                    next.to_string()
+                };
                 assignments.push((var.clone(), value));
                 *next = next.saturating_add(*step);
                 (*step > 0 && *next > *last) || (*step < 0 && *next < *last)
@@ -478,7 +559,13 @@ impl<'h> Preprocessor<'h> {
         for (name, value) in assignments {
             self.set_definition(&name, &value);
         }
-        Some((text, Origin { exact: false, ..origin }))
+        Some((
+            text,
+            Origin {
+                exact: false,
+                ..origin
+            },
+        ))
     }
 
     fn next_multiline(&mut self) -> Option<(String, Origin)> {
@@ -517,7 +604,11 @@ impl<'h> Preprocessor<'h> {
         loop {
             rounds += 1;
             if text.starts_with('@') {
-                let (negate, skip) = if text.starts_with("@^") { (true, 2) } else { (false, 1) };
+                let (negate, skip) = if text.starts_with("@^") {
+                    (true, 2)
+                } else {
+                    (false, 1)
+                };
                 let Some(space) = text[skip..].find([' ', '\t']) else {
                     return Transformed::Consumed;
                 };
@@ -551,7 +642,8 @@ impl<'h> Preprocessor<'h> {
                     );
                     if let Some(d) = diags.last_mut() {
                         d.help = Some(if kind == "~SEQ" {
-                            "write ~SEQ(VAR, END), ~SEQ(VAR, START, END) or ~SEQ(VAR, START, STEP, END)".into()
+                            "write ~SEQ(VAR, END), ~SEQ(VAR, START, END) or ~SEQ(VAR, START, STEP, END)"
+                                .into()
                         } else {
                             "write ~LST(VAR, V1, V2, ...) or ~LST({VAR1,VAR2}, {A,B}, {C,D}, ...)".into()
                         });
@@ -602,10 +694,14 @@ impl<'h> Preprocessor<'h> {
             Some((_, c)) if c.is_ascii_alphabetic() || c == '_' => {}
             _ => return false,
         }
-        let name_end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+        let name_end = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
         let name = &body[..name_end];
         let after = body[name_end..].trim_start_matches([' ', '\t']);
-        let Some(value) = after.strip_prefix('=') else { return false };
+        let Some(value) = after.strip_prefix('=') else {
+            return false;
+        };
         let value = value.trim_start_matches([' ', '\t']);
         let (value, multiline) = match value.strip_suffix('\\') {
             Some(v) => {
@@ -614,7 +710,12 @@ impl<'h> Preprocessor<'h> {
             }
             None => (value.to_string(), false),
         };
-        let def = Definition { name: name.to_string(), value, multiline, builtin: None };
+        let def = Definition {
+            name: name.to_string(),
+            value,
+            multiline,
+            builtin: None,
+        };
         if let Some(pos) = self.definitions.iter().position(|d| d.name == name) {
             // Redefinition keeps keepalived's lookup order but moves the entry last, so that a
             // multi-line continuation finds it.
@@ -629,7 +730,10 @@ impl<'h> Preprocessor<'h> {
             Builtin::Pwd => self.current_dir().to_string_lossy().into_owned(),
             Builtin::Instance => self.config_id.clone(),
             Builtin::Random => {
-                let mut nums = params.unwrap_or("").split_whitespace().filter_map(|n| n.parse::<u64>().ok());
+                let mut nums = params
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .filter_map(|n| n.parse::<u64>().ok());
                 let min = nums.next().unwrap_or(0);
                 let max = nums.next().unwrap_or(32767).max(min);
                 // xorshift64*: deterministic for a given seed, which is all ${_RANDOM} needs.
@@ -663,7 +767,9 @@ impl<'h> Preprocessor<'h> {
                             Class::General,
                             "definition-loop",
                             Some(&origin.span()),
-                            format!("Parameter substitution on line '{text}' does not terminate - line ignored"),
+                            format!(
+                                "Parameter substitution on line '{text}' does not terminate - line ignored"
+                            ),
                         );
                         if let Some(d) = diags.last_mut() {
                             d.help = Some("a definition refers to itself, directly or through others".into());
@@ -686,7 +792,10 @@ impl<'h> Preprocessor<'h> {
                         if !rest.is_empty() {
                             self.multiline.push(MultilineExpansion {
                                 rest,
-                                origin: Origin { exact: false, ..origin.clone() },
+                                origin: Origin {
+                                    exact: false,
+                                    ..origin.clone()
+                                },
                                 generator_depth: self.generators.len(),
                             });
                         }
@@ -723,11 +832,15 @@ impl<'h> Preprocessor<'h> {
         if !(first.is_ascii_alphabetic() || first == '_') {
             return None;
         }
-        let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         let name = &rest[..name_len];
         let after_name = &rest[name_len..];
         let (consumed, params, at_end) = if braces {
-            let params_len = after_name.find(|c: char| !(c == ' ' || c.is_ascii_digit())).unwrap_or(after_name.len());
+            let params_len = after_name
+                .find(|c: char| !(c == ' ' || c.is_ascii_digit()))
+                .unwrap_or(after_name.len());
             let params_text = &after_name[..params_len];
             if !after_name[params_len..].starts_with('}') {
                 return None;
@@ -735,7 +848,11 @@ impl<'h> Preprocessor<'h> {
             if !params_text.is_empty() && params_text.ends_with(' ') {
                 return None;
             }
-            let params = if params_text.trim().is_empty() { None } else { Some(params_text.trim()) };
+            let params = if params_text.trim().is_empty() {
+                None
+            } else {
+                Some(params_text.trim())
+            };
             let consumed = name_start + name_len + params_len + 1;
             (consumed, params, after_dollar.len() == consumed)
         } else {
@@ -745,7 +862,10 @@ impl<'h> Preprocessor<'h> {
             }
             (name_len, None, after_name.is_empty())
         };
-        let index = self.definitions.iter().position(|d| d.name == name && (at_end || !d.multiline))?;
+        let index = self
+            .definitions
+            .iter()
+            .position(|d| d.name == name && (at_end || !d.multiline))?;
         if params.is_some() && self.definitions[index].builtin != Some(Builtin::Random) {
             return None;
         }
@@ -759,7 +879,9 @@ impl<'h> Preprocessor<'h> {
             p = &p[1..];
         }
         let p = p.trim_start_matches([' ', '\t']);
-        let Some(p) = p.strip_prefix('(') else { return false };
+        let Some(p) = p.strip_prefix('(') else {
+            return false;
+        };
         let Some(close) = p.find(')') else { return false };
         let inside = &p[..close];
         let after = p[close + 1..].trim_start_matches([' ', '\t']).to_string();
@@ -805,19 +927,31 @@ impl<'h> Preprocessor<'h> {
         self.generators.push(Generator {
             text: after,
             origin: origin.clone(),
-            kind: GeneratorKind::Seq { var, next: start, step, last: end, hex },
+            kind: GeneratorKind::Seq {
+                var,
+                next: start,
+                step,
+                last: end,
+                hex,
+            },
         });
         true
     }
 
     fn add_lst(&mut self, text: &str, origin: &Origin, _diags: &mut Diagnostics) -> bool {
         let p = text[4..].trim_start_matches([' ', '\t']);
-        let Some(p) = p.strip_prefix('(') else { return false };
-        let Some(close) = find_closing_paren(p) else { return false };
+        let Some(p) = p.strip_prefix('(') else {
+            return false;
+        };
+        let Some(close) = find_closing_paren(p) else {
+            return false;
+        };
         let inside = &p[..close];
         let after = p[close + 1..].trim_start_matches([' ', '\t']).to_string();
         let groups = split_lst_groups(inside);
-        let Some((vars, values)) = groups.split_first() else { return false };
+        let Some((vars, values)) = groups.split_first() else {
+            return false;
+        };
         if vars.is_empty() || vars.iter().any(|v| v.is_empty()) || values.is_empty() {
             return false;
         }
@@ -836,7 +970,10 @@ impl<'h> Preprocessor<'h> {
         self.generators.push(Generator {
             text: after,
             origin: origin.clone(),
-            kind: GeneratorKind::Lst { vars: vars.clone(), sets },
+            kind: GeneratorKind::Lst {
+                vars: vars.clone(),
+                sets,
+            },
         });
         true
     }
@@ -844,10 +981,14 @@ impl<'h> Preprocessor<'h> {
     /// `include`, `includer`, `includem`, `includew`, `includeb`, `includea`: reads the files a glob
     /// matches, relative to the directory of the file that includes them.
     fn try_include(&mut self, text: &str, origin: &Origin, diags: &mut Diagnostics) -> bool {
-        let Some(rest) = text.strip_prefix("include") else { return false };
+        let Some(rest) = text.strip_prefix("include") else {
+            return false;
+        };
         let (strict, pattern) = match rest.chars().next() {
             Some(' ' | '\t') => (false, rest.trim_start()),
-            Some('r' | 'm' | 'w' | 'b' | 'a') if rest[1..].starts_with([' ', '\t']) => (true, rest[1..].trim_start()),
+            Some('r' | 'm' | 'w' | 'b' | 'a') if rest[1..].starts_with([' ', '\t']) => {
+                (true, rest[1..].trim_start())
+            }
             _ => return false,
         };
         let class = if strict { Class::FileNotFound } else { Class::Info };
@@ -893,28 +1034,44 @@ impl<'h> Preprocessor<'h> {
             }
             return true;
         }
-        let files: Vec<PathBuf> = matches.into_iter().filter(|p| self.usable_file(p, diags, false)).collect();
-        self.frames.push(IncludeFrame { pending: files.into_iter().collect(), current: None });
+        let files: Vec<PathBuf> = matches
+            .into_iter()
+            .filter(|p| self.usable_file(p, diags, false))
+            .collect();
+        self.frames.push(IncludeFrame {
+            pending: files.into_iter().collect(),
+            current: None,
+        });
         true
     }
 
     /// keepalived puts every `{` and `}` on a line of its own: text before a brace ends the
     /// line, and what follows the brace is read as the next line.
     fn split_braces(&mut self, text: String, origin: Origin, diags: &mut Diagnostics) -> Line {
-        let brace_at = if text.starts_with(['{', '}']) { Some(0) } else { find_unquoted_brace(&text) };
+        let brace_at = if text.starts_with(['{', '}']) {
+            Some(0)
+        } else {
+            find_unquoted_brace(&text)
+        };
         let (line_text, line_origin) = match brace_at {
             Some(0) => {
                 let rest = text[1..].trim_start_matches([' ', '\t']);
                 if !rest.is_empty() {
                     let skipped = text.chars().count() - rest.chars().count();
-                    let rest_origin = Origin { column: origin.column + skipped as u32, ..origin.clone() };
+                    let rest_origin = Origin {
+                        column: origin.column + skipped as u32,
+                        ..origin.clone()
+                    };
                     self.residue = Some((rest.to_string(), rest_origin));
                 }
                 (text[..1].to_string(), origin)
             }
             Some(at) => {
                 let before_chars = text[..at].chars().count();
-                let rest_origin = Origin { column: origin.column + before_chars as u32, ..origin.clone() };
+                let rest_origin = Origin {
+                    column: origin.column + before_chars as u32,
+                    ..origin.clone()
+                };
                 self.residue = Some((text[at..].to_string(), rest_origin));
                 (text[..at].trim_end_matches([' ', '\t']).to_string(), origin)
             }
@@ -940,7 +1097,10 @@ impl<'h> Preprocessor<'h> {
                 self.open_braces.pop();
             }
         }
-        Line { text: line_text, origin: line_origin }
+        Line {
+            text: line_text,
+            origin: line_origin,
+        }
     }
 }
 
@@ -1023,7 +1183,9 @@ mod tests {
     use crate::host::MemoryHost;
 
     fn lines_of(host: &MemoryHost, main: &str, id: Option<&str>) -> (Vec<(String, u32, u32)>, Vec<String>) {
-        let options = PreprocessOptions { config_id: id.map(str::to_string) };
+        let options = PreprocessOptions {
+            config_id: id.map(str::to_string),
+        };
         let mut pp = Preprocessor::new(host, &options);
         let mut diags = Diagnostics::default();
         assert!(pp.open_main(Path::new(main), &mut diags));
@@ -1041,8 +1203,14 @@ mod tests {
 
     #[test]
     fn comments_are_removed_even_after_utf8_text() {
-        let host = MemoryHost::new().with_file("/k.conf", "router_id LVS_11   #节点ID,每个节点\n! whole line\n  # another\n");
-        assert_eq!(lines_of(&host, "/k.conf", None).0, vec![("router_id LVS_11".to_string(), 1, 1)]);
+        let host = MemoryHost::new().with_file(
+            "/k.conf",
+            "router_id LVS_11   #节点ID,每个节点\n! whole line\n  # another\n",
+        );
+        assert_eq!(
+            lines_of(&host, "/k.conf", None).0,
+            vec![("router_id LVS_11".to_string(), 1, 1)]
+        );
     }
 
     #[test]
@@ -1062,16 +1230,32 @@ mod tests {
 
     #[test]
     fn quoted_braces_and_escaped_comment_characters_stay() {
-        let host = MemoryHost::new().with_file("/k.conf", "script \"echo {x} # y\"\npass ab\\#cd # comment\n");
-        assert_eq!(texts(&host, "/k.conf"), vec!["script \"echo {x} # y\"", "pass ab#cd"]);
+        let host =
+            MemoryHost::new().with_file("/k.conf", "script \"echo {x} # y\"\npass ab\\#cd # comment\n");
+        assert_eq!(
+            texts(&host, "/k.conf"),
+            vec!["script \"echo {x} # y\"", "pass ab#cd"]
+        );
     }
 
     #[test]
     fn conditionals_follow_the_config_id() {
-        let host = MemoryHost::new().with_file("/k.conf", "@high priority 170\n@low priority 85\n@^high other\n");
-        assert_eq!(lines_of(&host, "/k.conf", Some("high")).0.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), vec!["priority 170"]);
+        let host =
+            MemoryHost::new().with_file("/k.conf", "@high priority 170\n@low priority 85\n@^high other\n");
         assert_eq!(
-            lines_of(&host, "/k.conf", Some("low")).0.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+            lines_of(&host, "/k.conf", Some("high"))
+                .0
+                .iter()
+                .map(|l| l.0.as_str())
+                .collect::<Vec<_>>(),
+            vec!["priority 170"]
+        );
+        assert_eq!(
+            lines_of(&host, "/k.conf", Some("low"))
+                .0
+                .iter()
+                .map(|l| l.0.as_str())
+                .collect::<Vec<_>>(),
             vec!["priority 85", "other"]
         );
         // The default config id is the host name.
@@ -1082,14 +1266,26 @@ mod tests {
     fn definitions_expand_plain_braced_and_multiline() {
         let text = "$IF=eth0\n$ADDRS=10.0.0.1 \\\n   10.0.0.2\ninterface $IF\ndev ${IF}x\nvip $ADDRS\nkeep $UNDEFINED\n";
         let host = MemoryHost::new().with_file("/k.conf", text);
-        assert_eq!(texts(&host, "/k.conf"), vec!["interface eth0", "dev eth0x", "vip 10.0.0.1", "10.0.0.2", "keep $UNDEFINED"]);
+        assert_eq!(
+            texts(&host, "/k.conf"),
+            vec![
+                "interface eth0",
+                "dev eth0x",
+                "vip 10.0.0.1",
+                "10.0.0.2",
+                "keep $UNDEFINED"
+            ]
+        );
     }
 
     #[test]
     fn self_referencing_definitions_stop_with_an_error() {
         let host = MemoryHost::new().with_file("/k.conf", "$A=x $A\nkey $A\nnext\n");
         let (lines, diags) = lines_of(&host, "/k.conf", None);
-        assert_eq!(lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(), vec!["next"]);
+        assert_eq!(
+            lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+            vec!["next"]
+        );
         assert!(diags[0].contains("definition-loop"), "{diags:?}");
     }
 
@@ -1102,8 +1298,19 @@ mod tests {
         assert_eq!(
             texts(&host, "/k.conf"),
             vec![
-                "vip 10.0.0.1", "vip 10.0.0.2", "vip 10.0.0.3", "v6 fe80::9", "v6 fe80::a", "v6 fe80::b", "pair 1-2",
-                "pair 3-", "x11", "x12", "x21", "x22", "keepalived needs a separator: $i-"
+                "vip 10.0.0.1",
+                "vip 10.0.0.2",
+                "vip 10.0.0.3",
+                "v6 fe80::9",
+                "v6 fe80::a",
+                "v6 fe80::b",
+                "pair 1-2",
+                "pair 3-",
+                "x11",
+                "x12",
+                "x21",
+                "x22",
+                "keepalived needs a separator: $i-"
             ]
         );
     }
@@ -1113,7 +1320,10 @@ mod tests {
         let host = MemoryHost::new().with_file("/k.conf", "~SEQ(n, 1, 0, 3) x\n");
         let (lines, diags) = lines_of(&host, "/k.conf", None);
         assert!(lines.is_empty());
-        assert!(diags[0].starts_with("/k.conf:1:1: error[invalid-generator]"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("/k.conf:1:1: error[invalid-generator]"),
+            "{diags:?}"
+        );
     }
 
     #[test]
@@ -1123,7 +1333,10 @@ mod tests {
             .with_file("/etc/ka/conf.d/2.conf", "two\n")
             .with_file("/etc/ka/conf.d/1.conf", "one\ninclude ../leaf.inc\n")
             .with_file("/etc/ka/leaf.inc", "leaf\n");
-        assert_eq!(texts(&host, "/etc/ka/k.conf"), vec!["a", "one", "leaf", "two", "z"]);
+        assert_eq!(
+            texts(&host, "/etc/ka/k.conf"),
+            vec!["a", "one", "leaf", "two", "z"]
+        );
     }
 
     #[test]
@@ -1159,6 +1372,9 @@ mod tests {
     fn unterminated_quote_is_an_error() {
         let host = MemoryHost::new().with_file("/k.conf", "  script \"abc\n");
         let (_, diags) = lines_of(&host, "/k.conf", None);
-        assert!(diags[0].starts_with("/k.conf:1:3: error[unterminated-quote]"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("/k.conf:1:3: error[unterminated-quote]"),
+            "{diags:?}"
+        );
     }
 }

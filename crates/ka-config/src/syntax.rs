@@ -45,7 +45,10 @@ impl Statement {
     pub fn end_span(&self) -> Span {
         let last = self.words.last().unwrap_or(&self.words[0]);
         let len = last.text.chars().count() as u32 + if last.quoted { 2 } else { 0 };
-        Span { column: last.span.column + len, ..last.span.clone() }
+        Span {
+            column: last.span.column + len,
+            ..last.span.clone()
+        }
     }
 }
 
@@ -82,7 +85,11 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
             match chars[i + 1..].iter().position(|c| *c == '"') {
                 Some(len) => {
                     let text: String = chars[i + 1..i + 1 + len].iter().collect();
-                    words.push(Word { text, span: line.origin.span_at(start), quoted: true });
+                    words.push(Word {
+                        text,
+                        span: line.origin.span_at(start),
+                        quoted: true,
+                    });
                     i += len + 2;
                 }
                 None => {
@@ -103,7 +110,11 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
                 i += 1;
             }
             let text: String = chars[start..i].iter().collect();
-            words.push(Word { text, span: line.origin.span_at(start), quoted: false });
+            words.push(Word {
+                text,
+                span: line.origin.span_at(start),
+                quoted: false,
+            });
         }
     }
     words
@@ -139,7 +150,11 @@ pub fn build_tree(pp: &mut Preprocessor<'_>, diags: &mut Diagnostics) -> Vec<Sta
                     .with_help("a '{' must follow the keyword that opens the block"),
                 );
             }
-            stack.push(Open { statements: Vec::new(), open: line.origin.span(), transparent });
+            stack.push(Open {
+                statements: Vec::new(),
+                open: line.origin.span(),
+                transparent,
+            });
             last_can_take_block = false;
             continue;
         }
@@ -153,7 +168,11 @@ pub fn build_tree(pp: &mut Preprocessor<'_>, diags: &mut Diagnostics) -> Vec<Sta
             if done.transparent {
                 parent.extend(done.statements);
             } else if let Some(owner) = parent.last_mut() {
-                owner.block = Some(Block { open: done.open, close: Some(line.origin.span()), statements: done.statements });
+                owner.block = Some(Block {
+                    open: done.open,
+                    close: Some(line.origin.span()),
+                    statements: done.statements,
+                });
             }
             continue;
         }
@@ -172,7 +191,11 @@ pub fn build_tree(pp: &mut Preprocessor<'_>, diags: &mut Diagnostics) -> Vec<Sta
         if done.transparent {
             parent.extend(done.statements);
         } else if let Some(owner) = parent.last_mut() {
-            owner.block = Some(Block { open: done.open, close: None, statements: done.statements });
+            owner.block = Some(Block {
+                open: done.open,
+                close: None,
+                statements: done.statements,
+            });
         }
     }
     top
@@ -231,6 +254,9 @@ mod tests {
         assert!(d.is_empty());
         let (t, d) = tree("a {\n {\n c\n }\n}\n");
         assert_eq!(shape(&t), "a{c}");
-        assert!(d[0].starts_with("/k.conf:2:2: error[unexpected-open-brace]"), "{d:?}");
+        assert!(
+            d[0].starts_with("/k.conf:2:2: error[unexpected-open-brace]"),
+            "{d:?}"
+        );
     }
 }

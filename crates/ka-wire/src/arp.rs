@@ -25,7 +25,13 @@ pub struct Repr {
 impl Repr {
     /// The gratuitous ARP keepalived sends for `vip` from an interface with MAC `mac`.
     pub fn gratuitous(mac: MacAddr, vip: Ipv4Addr) -> Repr {
-        Repr { operation: OP_REQUEST, sender_mac: mac, sender_ip: vip, target_mac: MacAddr::BROADCAST, target_ip: vip }
+        Repr {
+            operation: OP_REQUEST,
+            sender_mac: mac,
+            sender_ip: vip,
+            target_mac: MacAddr::BROADCAST,
+            target_ip: vip,
+        }
     }
 
     /// True for an announcement of the sender's own address (sender IP = target IP).
@@ -79,7 +85,11 @@ impl Repr {
         if buf.len() < FRAME_LEN {
             return Err(Error::Truncated);
         }
-        let eth = ethernet::Repr { dst: MacAddr::BROADCAST, src: self.sender_mac, ethertype: ethernet::ETHERTYPE_ARP };
+        let eth = ethernet::Repr {
+            dst: MacAddr::BROADCAST,
+            src: self.sender_mac,
+            ethertype: ethernet::ETHERTYPE_ARP,
+        };
         eth.emit(buf)?;
         self.emit(&mut buf[ethernet::HEADER_LEN..])?;
         Ok(FRAME_LEN)
@@ -121,7 +131,9 @@ mod tests {
     #[test]
     fn rejects_non_ethernet_ipv4_arp() {
         let mut buf = [0u8; PACKET_LEN];
-        Repr::gratuitous(MacAddr::default(), Ipv4Addr::LOCALHOST).emit(&mut buf).unwrap();
+        Repr::gratuitous(MacAddr::default(), Ipv4Addr::LOCALHOST)
+            .emit(&mut buf)
+            .unwrap();
         buf[5] = 16;
         assert_eq!(Repr::parse(&buf).unwrap_err(), Error::Malformed);
         assert_eq!(Repr::parse(&buf[..27]).unwrap_err(), Error::Truncated);

@@ -58,7 +58,9 @@ mod tests {
 
     #[test]
     fn data_with_its_checksum_sums_to_zero() {
-        let mut data = vec![0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x00, 0x00, 0xff, 0x70, 0, 0, 10, 0, 0, 1, 224, 0, 0, 18];
+        let mut data = vec![
+            0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x00, 0x00, 0xff, 0x70, 0, 0, 10, 0, 0, 1, 224, 0, 0, 18,
+        ];
         let c = of(&data);
         data[10..12].copy_from_slice(&c.to_be_bytes());
         assert_eq!(of(&data), 0);

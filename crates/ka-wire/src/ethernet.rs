@@ -25,7 +25,14 @@ impl Repr {
         dst.copy_from_slice(&frame[0..6]);
         src.copy_from_slice(&frame[6..12]);
         let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-        Ok((Repr { dst: MacAddr(dst), src: MacAddr(src), ethertype }, &frame[HEADER_LEN..]))
+        Ok((
+            Repr {
+                dst: MacAddr(dst),
+                src: MacAddr(src),
+                ethertype,
+            },
+            &frame[HEADER_LEN..],
+        ))
     }
 
     pub fn emit(&self, buf: &mut [u8]) -> Result<()> {

@@ -187,7 +187,10 @@ mod tests {
 
     #[test]
     fn rejects_short_wrong_version_and_bad_checksum() {
-        assert_eq!(Packet::new_checked(&[0x45u8; 10][..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Packet::new_checked(&[0x45u8; 10][..]).unwrap_err(),
+            Error::Truncated
+        );
         let mut buf = [0u8; 20];
         buf[0] = 0x65;
         assert_eq!(Packet::new_checked(&buf[..]).unwrap_err(), Error::Malformed);

@@ -68,7 +68,11 @@ impl MacAddr {
 impl std::fmt::Display for MacAddr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -99,13 +103,22 @@ mod tests {
     fn virtual_macs_follow_rfc5798() {
         assert_eq!(MacAddr::vrrp_virtual(51, false).to_string(), "00:00:5e:00:01:33");
         assert_eq!(MacAddr::vrrp_virtual(51, true).to_string(), "00:00:5e:00:02:33");
-        assert_eq!(MacAddr::ipv4_multicast("224.0.0.18".parse().unwrap()).to_string(), "01:00:5e:00:00:12");
-        assert_eq!(MacAddr::ipv6_multicast("ff02::12".parse().unwrap()).to_string(), "33:33:00:00:00:12");
+        assert_eq!(
+            MacAddr::ipv4_multicast("224.0.0.18".parse().unwrap()).to_string(),
+            "01:00:5e:00:00:12"
+        );
+        assert_eq!(
+            MacAddr::ipv6_multicast("ff02::12".parse().unwrap()).to_string(),
+            "33:33:00:00:00:12"
+        );
     }
 
     #[test]
     fn mac_parses_and_rejects() {
-        assert_eq!("00:00:5E:00:01:33".parse::<MacAddr>().unwrap(), MacAddr::vrrp_virtual(51, false));
+        assert_eq!(
+            "00:00:5E:00:01:33".parse::<MacAddr>().unwrap(),
+            MacAddr::vrrp_virtual(51, false)
+        );
         assert!("00:00:5e:00:01".parse::<MacAddr>().is_err());
         assert!("00:00:5e:00:01:33:44".parse::<MacAddr>().is_err());
         assert!("zz:00:5e:00:01:33".parse::<MacAddr>().is_err());

@@ -28,7 +28,13 @@ pub struct Repr {
 
 impl Repr {
     pub fn unsolicited(target: Ipv6Addr, mac: MacAddr, router: bool) -> Repr {
-        Repr { router, solicited: false, override_flag: true, target, target_mac: Some(mac) }
+        Repr {
+            router,
+            solicited: false,
+            override_flag: true,
+            target,
+            target_mac: Some(mac),
+        }
     }
 
     /// Reads the ICMPv6 message, verifying its checksum against the IPv6 addresses.
@@ -40,7 +46,11 @@ impl Repr {
             return Err(Error::Malformed);
         }
         let len = u32::try_from(msg.len()).map_err(|_| Error::Malformed)?;
-        if checksum::finish(checksum::accumulate(checksum::ipv6_pseudo_header(src, dst, ICMPV6, len), msg)) != 0 {
+        if checksum::finish(checksum::accumulate(
+            checksum::ipv6_pseudo_header(src, dst, ICMPV6, len),
+            msg,
+        )) != 0
+        {
             return Err(Error::Checksum);
         }
         let flags = u32::from_be_bytes([msg[4], msg[5], msg[6], msg[7]]);
@@ -132,7 +142,11 @@ impl Repr {
             payload_len: self.buffer_len(),
         };
         ip.emit(&mut buf[ethernet::HEADER_LEN..])?;
-        let n = self.emit(&mut buf[ethernet::HEADER_LEN + ipv6::HEADER_LEN..], self.target, ALL_NODES)?;
+        let n = self.emit(
+            &mut buf[ethernet::HEADER_LEN + ipv6::HEADER_LEN..],
+            self.target,
+            ALL_NODES,
+        )?;
         Ok(ethernet::HEADER_LEN + ipv6::HEADER_LEN + n)
     }
 

@@ -76,7 +76,10 @@ pub fn read(bytes: &[u8]) -> Result<(u32, Vec<Record>)> {
             return Err(Error::Truncated);
         }
         let micros = secs * 1_000_000 + if nanos { frac / 1000 } else { frac };
-        records.push(Record { micros, data: bytes[start..end].to_vec() });
+        records.push(Record {
+            micros,
+            data: bytes[start..end].to_vec(),
+        });
         at = end;
     }
     Ok((linktype, records))
@@ -93,7 +96,19 @@ mod tests {
         push_record(&mut file, 2_000_001, &[4]);
         let (lt, recs) = read(&file).unwrap();
         assert_eq!(lt, LINKTYPE_ETHERNET);
-        assert_eq!(recs, vec![Record { micros: 1_500_000, data: vec![1, 2, 3] }, Record { micros: 2_000_001, data: vec![4] }]);
+        assert_eq!(
+            recs,
+            vec![
+                Record {
+                    micros: 1_500_000,
+                    data: vec![1, 2, 3]
+                },
+                Record {
+                    micros: 2_000_001,
+                    data: vec![4]
+                }
+            ]
+        );
         assert_eq!(read(&file[..file.len() - 1]).unwrap_err(), Error::Truncated);
     }
 }

@@ -274,7 +274,10 @@ pub fn validate<'a>(at: &Located<'a>, want: &Expectations<'_>) -> Result<Accepte
     }
     if want.family == Family::Ipv4 {
         let mode = if want.version == Version::V3 && !want.v3_checksum_as_v2 {
-            ChecksumMode::PseudoHeader { src: at.src, dst: at.dst }
+            ChecksumMode::PseudoHeader {
+                src: at.src,
+                dst: at.dst,
+            }
         } else {
             ChecksumMode::Plain
         };
@@ -301,7 +304,12 @@ pub fn validate<'a>(at: &Located<'a>, want: &Expectations<'_>) -> Result<Accepte
             }
         }
     }
-    Ok(Accepted { repr, src: at.src, dst: at.dst, address_mismatch })
+    Ok(Accepted {
+        repr,
+        src: at.src,
+        dst: at.dst,
+        address_mismatch,
+    })
 }
 
 /// Compares passwords without an early exit, as keepalived does.
@@ -337,7 +345,10 @@ pub fn emit_ipv4_advert(
     }
     ip.emit(buf)?;
     let mode = if repr.version == Version::V3 && !v3_checksum_as_v2 {
-        ChecksumMode::PseudoHeader { src: IpAddr::V4(src), dst: IpAddr::V4(dst) }
+        ChecksumMode::PseudoHeader {
+            src: IpAddr::V4(src),
+            dst: IpAddr::V4(dst),
+        }
     } else {
         ChecksumMode::Plain
     };
@@ -359,8 +370,16 @@ mod tests {
             vrid: 51,
             priority,
             interval: Centiseconds::new(interval),
-            auth_type: if version == Version::V2 { AuthType::Pass } else { AuthType::None },
-            auth_data: if version == Version::V2 { pass_auth_data(password) } else { [0; 8] },
+            auth_type: if version == Version::V2 {
+                AuthType::Pass
+            } else {
+                AuthType::None
+            },
+            auth_data: if version == Version::V2 {
+                pass_auth_data(password)
+            } else {
+                [0; 8]
+            },
             addresses: Addresses::new(Family::Ipv4, &vip).unwrap(),
         };
         let mut buf = vec![0u8; 64];
@@ -374,8 +393,16 @@ mod tests {
         let want = Expectations {
             family: Family::Ipv4,
             version,
-            auth_type: if version == Version::V2 { AuthType::Pass } else { AuthType::None },
-            auth_data: if version == Version::V2 { pass_auth_data(b"keepsync") } else { [0; 8] },
+            auth_type: if version == Version::V2 {
+                AuthType::Pass
+            } else {
+                AuthType::None
+            },
+            auth_data: if version == Version::V2 {
+                pass_auth_data(b"keepsync")
+            } else {
+                [0; 8]
+            },
             interval: Centiseconds::ONE_SECOND,
             v3_checksum_as_v2: false,
             unicast: false,
@@ -397,7 +424,10 @@ mod tests {
 
     #[test]
     fn good_v2_and_v3_adverts_pass() {
-        assert_eq!(check(&advert(Version::V2, 101, b"keepsync", 100), Version::V2), Ok(false));
+        assert_eq!(
+            check(&advert(Version::V2, 101, b"keepsync", 100), Version::V2),
+            Ok(false)
+        );
         assert_eq!(check(&advert(Version::V3, 101, b"", 100), Version::V3), Ok(false));
     }
 
@@ -412,8 +442,14 @@ mod tests {
         ttl[10..12].copy_from_slice(&c.to_be_bytes());
         assert_eq!(check(&ttl, Version::V2), Err(DropReason::Ttl));
         assert_eq!(check(&good, Version::V3), Err(DropReason::Version));
-        assert_eq!(check(&advert(Version::V2, 101, b"wrongpwd", 100), Version::V2), Err(DropReason::AuthFailure));
-        assert_eq!(check(&advert(Version::V2, 101, b"keepsync", 200), Version::V2), Err(DropReason::IntervalMismatch));
+        assert_eq!(
+            check(&advert(Version::V2, 101, b"wrongpwd", 100), Version::V2),
+            Err(DropReason::AuthFailure)
+        );
+        assert_eq!(
+            check(&advert(Version::V2, 101, b"keepsync", 200), Version::V2),
+            Err(DropReason::IntervalMismatch)
+        );
         let mut long = good.clone();
         long.push(0);
         assert_eq!(check(&long, Version::V2), Err(DropReason::Length));

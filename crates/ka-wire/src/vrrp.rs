@@ -216,7 +216,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     pub fn addresses(&self) -> Addresses<'_> {
-        Addresses { family: self.family, bytes: self.address_bytes() }
+        Addresses {
+            family: self.family,
+            bytes: self.address_bytes(),
+        }
     }
 
     /// The v2 authentication data (IPv4 only; empty otherwise).
@@ -240,12 +243,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
 fn pseudo_sum(mode: ChecksumMode, len: usize) -> u32 {
     match mode {
         ChecksumMode::Plain => 0,
-        ChecksumMode::PseudoHeader { src: IpAddr::V4(s), dst: IpAddr::V4(d) } => {
-            checksum::ipv4_pseudo_header(s, d, PROTOCOL, len as u16)
-        }
-        ChecksumMode::PseudoHeader { src: IpAddr::V6(s), dst: IpAddr::V6(d) } => {
-            checksum::ipv6_pseudo_header(s, d, PROTOCOL, len as u32)
-        }
+        ChecksumMode::PseudoHeader {
+            src: IpAddr::V4(s),
+            dst: IpAddr::V4(d),
+        } => checksum::ipv4_pseudo_header(s, d, PROTOCOL, len as u16),
+        ChecksumMode::PseudoHeader {
+            src: IpAddr::V6(s),
+            dst: IpAddr::V6(d),
+        } => checksum::ipv6_pseudo_header(s, d, PROTOCOL, len as u32),
         // Mixed families cannot happen on the wire; sum nothing so the check fails.
         ChecksumMode::PseudoHeader { .. } => 0xffff,
     }
@@ -285,14 +290,16 @@ impl<'a> Addresses<'a> {
 
     pub fn iter(&self) -> impl Iterator<Item = IpAddr> + 'a {
         let family = self.family;
-        self.bytes.chunks_exact(family.address_len()).map(move |c| match family {
-            Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])),
-            Family::Ipv6 => {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(c);
-                IpAddr::V6(Ipv6Addr::from(o))
-            }
-        })
+        self.bytes
+            .chunks_exact(family.address_len())
+            .map(move |c| match family {
+                Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])),
+                Family::Ipv6 => {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(c);
+                    IpAddr::V6(Ipv6Addr::from(o))
+                }
+            })
     }
 
     pub fn contains(&self, addr: &IpAddr) -> bool {
@@ -350,7 +357,10 @@ impl<'a> Repr<'a> {
         let version = packet.version();
         let family = packet.family;
         let n = packet.count() * family.address_len();
-        let addresses = Addresses { family, bytes: &bytes[HEADER_LEN..HEADER_LEN + n] };
+        let addresses = Addresses {
+            family,
+            bytes: &bytes[HEADER_LEN..HEADER_LEN + n],
+        };
         let (auth_type, interval) = match version {
             Version::V2 => (
                 AuthType::from_code(packet.auth_type_code()).ok_or(Error::Malformed)?,
@@ -363,7 +373,15 @@ impl<'a> Repr<'a> {
             [] => &[0u8; AUTH_DATA_LEN][..],
             d => d,
         });
-        Ok(Repr { version, vrid: packet.vrid(), priority: packet.priority(), interval, auth_type, auth_data, addresses })
+        Ok(Repr {
+            version,
+            vrid: packet.vrid(),
+            priority: packet.priority(),
+            interval,
+            auth_type,
+            auth_data,
+            addresses,
+        })
     }
 
     pub fn buffer_len(&self) -> usize {
@@ -475,10 +493,16 @@ mod tests {
     #[test]
     fn truncated_and_malformed_are_rejected() {
         let b = seed_advert_bytes();
-        assert_eq!(Packet::new_checked(&b[..19], Family::Ipv4).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Packet::new_checked(&b[..19], Family::Ipv4).unwrap_err(),
+            Error::Truncated
+        );
         let mut wrong_version = b.clone();
         wrong_version[0] = 0x41;
-        assert_eq!(Packet::new_checked(&wrong_version[..], Family::Ipv4).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            Packet::new_checked(&wrong_version[..], Family::Ipv4).unwrap_err(),
+            Error::Malformed
+        );
         let mut wrong_type = b.clone();
         wrong_type[0] = 0x22;
         let p = Packet::new_checked(&wrong_type[..], Family::Ipv4).unwrap();
@@ -487,8 +511,14 @@ mod tests {
 
     #[test]
     fn address_sets_compare_in_any_order() {
-        let a = encode_addresses(Family::Ipv4, &["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()]);
-        let b = encode_addresses(Family::Ipv4, &["192.0.2.2".parse().unwrap(), "192.0.2.1".parse().unwrap()]);
+        let a = encode_addresses(
+            Family::Ipv4,
+            &["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()],
+        );
+        let b = encode_addresses(
+            Family::Ipv4,
+            &["192.0.2.2".parse().unwrap(), "192.0.2.1".parse().unwrap()],
+        );
         let c = encode_addresses(Family::Ipv4, &["192.0.2.2".parse().unwrap()]);
         let (a, b, c) = (
             Addresses::new(Family::Ipv4, &a).unwrap(),
@@ -510,6 +540,9 @@ mod tests {
             auth_data: [0; 8],
             addresses: Addresses::new(Family::Ipv4, &[]).unwrap(),
         };
-        assert_eq!(repr.emit(&mut [0u8; 16], ChecksumMode::Plain).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            repr.emit(&mut [0u8; 16], ChecksumMode::Plain).unwrap_err(),
+            Error::Malformed
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! checksum must be "Good" and nothing malformed.
 
 use ka_units::Centiseconds;
-use ka_wire::vrrp::{self, encode_addresses, pass_auth_data, Addresses, AuthType, ChecksumMode, Family, Repr, Version};
+use ka_wire::vrrp::{
+    self, encode_addresses, pass_auth_data, Addresses, AuthType, ChecksumMode, Family, Repr, Version,
+};
 use ka_wire::{arp, ethernet, ipv6, ndisc, pcap, rx, MacAddr};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
@@ -48,7 +50,10 @@ fn ipv6_frame(repr: &Repr<'_>, src: Ipv6Addr) -> Vec<u8> {
         payload_len: repr.buffer_len(),
     };
     ip.emit(&mut frame[14..]).unwrap();
-    let mode = ChecksumMode::PseudoHeader { src: IpAddr::V6(src), dst: IpAddr::V6(vrrp::MULTICAST_V6) };
+    let mode = ChecksumMode::PseudoHeader {
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(vrrp::MULTICAST_V6),
+    };
     repr.emit(&mut frame[54..], mode).unwrap();
     frame
 }
@@ -63,8 +68,15 @@ fn tshark_fields(file: &std::path::Path, prefs: &[&str], fields: &[&str]) -> Vec
         cmd.arg("-e").arg(f);
     }
     let out = cmd.output().expect("tshark runs");
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
@@ -74,7 +86,10 @@ fn tshark_reports_good_checksums_on_our_frames() {
     }
     let src4 = Ipv4Addr::new(192, 0, 2, 11);
     let src6: Ipv6Addr = "fe80::11".parse().unwrap();
-    let v4 = encode_addresses(Family::Ipv4, &["192.0.2.99".parse().unwrap(), "198.51.100.1".parse().unwrap()]);
+    let v4 = encode_addresses(
+        Family::Ipv4,
+        &["192.0.2.99".parse().unwrap(), "198.51.100.1".parse().unwrap()],
+    );
     let v6 = encode_addresses(Family::Ipv6, &["2001:db8::99".parse().unwrap()]);
     let base = Repr {
         version: Version::V2,
@@ -85,9 +100,23 @@ fn tshark_reports_good_checksums_on_our_frames() {
         auth_data: pass_auth_data(b"keepsync"),
         addresses: Addresses::new(Family::Ipv4, &v4).unwrap(),
     };
-    let v2_none = Repr { auth_type: AuthType::None, auth_data: [0; 8], priority: 0, ..base };
-    let v3 = Repr { version: Version::V3, interval: Centiseconds::new(5), auth_type: AuthType::None, auth_data: [0; 8], ..base };
-    let v3_v6 = Repr { addresses: Addresses::new(Family::Ipv6, &v6).unwrap(), ..v3 };
+    let v2_none = Repr {
+        auth_type: AuthType::None,
+        auth_data: [0; 8],
+        priority: 0,
+        ..base
+    };
+    let v3 = Repr {
+        version: Version::V3,
+        interval: Centiseconds::new(5),
+        auth_type: AuthType::None,
+        auth_data: [0; 8],
+        ..base
+    };
+    let v3_v6 = Repr {
+        addresses: Addresses::new(Family::Ipv6, &v6).unwrap(),
+        ..v3
+    };
 
     let mut file = pcap::header(pcap::LINKTYPE_ETHERNET);
     for (i, frame) in [
@@ -103,12 +132,18 @@ fn tshark_reports_good_checksums_on_our_frames() {
         pcap::push_record(&mut file, i as u64 * 1000, frame);
     }
     let mut garp = [0u8; arp::FRAME_LEN];
-    arp::Repr::gratuitous(MacAddr([2, 0, 0, 0, 0, 1]), "192.0.2.99".parse().unwrap()).emit_frame(&mut garp).unwrap();
+    arp::Repr::gratuitous(MacAddr([2, 0, 0, 0, 0, 1]), "192.0.2.99".parse().unwrap())
+        .emit_frame(&mut garp)
+        .unwrap();
     pcap::push_record(&mut file, 10_000, &garp);
     let mut na = [0u8; ndisc::FRAME_LEN];
-    ndisc::Repr::unsolicited("2001:db8::99".parse().unwrap(), MacAddr([2, 0, 0, 0, 0, 1]), false)
-        .emit_frame(&mut na, MacAddr([2, 0, 0, 0, 0, 1]))
-        .unwrap();
+    ndisc::Repr::unsolicited(
+        "2001:db8::99".parse().unwrap(),
+        MacAddr([2, 0, 0, 0, 0, 1]),
+        false,
+    )
+    .emit_frame(&mut na, MacAddr([2, 0, 0, 0, 0, 1]))
+    .unwrap();
     pcap::push_record(&mut file, 11_000, &na);
 
     let dir = std::env::temp_dir().join(format!("ka-wire-tshark-{}", std::process::id()));
@@ -118,11 +153,20 @@ fn tshark_reports_good_checksums_on_our_frames() {
     let rows = tshark_fields(
         &path,
         &[],
-        &["vrrp.checksum.status", "icmpv6.checksum.status", "arp.isgratuitous", "_ws.malformed", "_ws.expert.severity"],
+        &[
+            "vrrp.checksum.status",
+            "icmpv6.checksum.status",
+            "arp.isgratuitous",
+            "_ws.malformed",
+            "_ws.expert.severity",
+        ],
     );
     assert_eq!(rows.len(), 7, "{rows:?}");
     for (i, row) in rows.iter().take(5).enumerate() {
-        assert_eq!(row[0], "1", "frame {i}: VRRP checksum status must be Good (1): {row:?}");
+        assert_eq!(
+            row[0], "1",
+            "frame {i}: VRRP checksum status must be Good (1): {row:?}"
+        );
         assert_eq!(row[3], "", "frame {i} malformed: {row:?}");
     }
     assert_eq!(rows[5][2], "1", "gratuitous ARP recognised: {:?}", rows[5]);
@@ -134,9 +178,21 @@ fn tshark_reports_good_checksums_on_our_frames() {
     pcap::push_record(&mut plain, 0, &ipv4_frame(&v3, src4, vrrp::MULTICAST_V4, true));
     let path2 = dir.join("v3-as-v2.pcap");
     std::fs::write(&path2, &plain).unwrap();
-    let rows = tshark_fields(&path2, &["vrrp.v3_checksum_as_in_v2:TRUE"], &["vrrp.checksum.status"]);
+    let rows = tshark_fields(
+        &path2,
+        &["vrrp.v3_checksum_as_in_v2:TRUE"],
+        &["vrrp.checksum.status"],
+    );
     assert_eq!(rows, vec![vec!["1".to_string()]]);
-    let rows = tshark_fields(&path2, &["vrrp.v3_checksum_as_in_v2:FALSE"], &["vrrp.checksum.status"]);
-    assert_eq!(rows, vec![vec!["0".to_string()]], "and the pseudo-header form fails for it");
+    let rows = tshark_fields(
+        &path2,
+        &["vrrp.v3_checksum_as_in_v2:FALSE"],
+        &["vrrp.checksum.status"],
+    );
+    assert_eq!(
+        rows,
+        vec![vec!["0".to_string()]],
+        "and the pseudo-header form fails for it"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

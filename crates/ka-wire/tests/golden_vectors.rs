@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 fn vector(name: &str) -> Vec<pcap::Record> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (linktype, records) = pcap::read(&bytes).unwrap();
     assert_eq!(linktype, pcap::LINKTYPE_ETHERNET);
@@ -38,13 +40,22 @@ fn round_trip_capture(name: &str) -> Seen {
                 let vrrp_bytes = ip_packet.payload();
                 let packet = Packet::new_checked(vrrp_bytes, Family::Ipv4).unwrap();
                 let repr = Repr::parse(&packet).unwrap();
-                let pseudo = ChecksumMode::PseudoHeader { src: IpAddr::V4(ip.src), dst: IpAddr::V4(ip.dst) };
-                let mode = if repr.version == Version::V3 { pseudo } else { ChecksumMode::Plain };
+                let pseudo = ChecksumMode::PseudoHeader {
+                    src: IpAddr::V4(ip.src),
+                    dst: IpAddr::V4(ip.dst),
+                };
+                let mode = if repr.version == Version::V3 {
+                    pseudo
+                } else {
+                    ChecksumMode::Plain
+                };
                 assert!(packet.checksum_ok(mode), "{name}: checksum");
                 let mut out = vec![0u8; payload.len()];
-                let n = rx::emit_ipv4_advert(&mut out, &repr, ip.src, ip.dst, ip.ttl, ip.ident, false).unwrap();
+                let n =
+                    rx::emit_ipv4_advert(&mut out, &repr, ip.src, ip.dst, ip.ttl, ip.ident, false).unwrap();
                 assert_eq!(&out[..n], payload, "{name}: IPv4 advert re-encodes identically");
-                seen.adverts.push((repr.version, repr.vrid, repr.priority, repr.interval.get()));
+                seen.adverts
+                    .push((repr.version, repr.vrid, repr.priority, repr.interval.get()));
             }
             ethernet::ETHERTYPE_IPV6 => {
                 let ip = ipv6::Repr::parse(payload).unwrap();
@@ -54,12 +65,18 @@ fn round_trip_capture(name: &str) -> Seen {
                 if ip.next_header == vrrp::PROTOCOL {
                     let packet = Packet::new_checked(body, Family::Ipv6).unwrap();
                     let repr = Repr::parse(&packet).unwrap();
-                    let mode = ChecksumMode::PseudoHeader { src: IpAddr::V6(ip.src), dst: IpAddr::V6(ip.dst) };
+                    let mode = ChecksumMode::PseudoHeader {
+                        src: IpAddr::V6(ip.src),
+                        dst: IpAddr::V6(ip.dst),
+                    };
                     assert!(packet.checksum_ok(mode), "{name}: IPv6 checksum");
                     repr.emit(&mut out[ipv6::HEADER_LEN..], mode).unwrap();
                     assert_eq!(out, payload, "{name}: IPv6 advert re-encodes identically");
-                    seen.adverts.push((repr.version, repr.vrid, repr.priority, repr.interval.get()));
-                } else if ip.next_header == ndisc::ICMPV6 && body.first() == Some(&ndisc::TYPE_NEIGHBOR_ADVERT) {
+                    seen.adverts
+                        .push((repr.version, repr.vrid, repr.priority, repr.interval.get()));
+                } else if ip.next_header == ndisc::ICMPV6
+                    && body.first() == Some(&ndisc::TYPE_NEIGHBOR_ADVERT)
+                {
                     let (_, _, na) = ndisc::Repr::parse_frame(frame).unwrap();
                     let mut again = vec![0u8; frame.len()];
                     na.emit_frame(&mut again, eth.src).unwrap();
@@ -73,7 +90,11 @@ fn round_trip_capture(name: &str) -> Seen {
                 if arp.is_gratuitous() {
                     let mut again = vec![0u8; arp::FRAME_LEN];
                     arp.emit_frame(&mut again).unwrap();
-                    assert_eq!(&again[..], &frame[..arp::FRAME_LEN], "{name}: GARP re-encodes identically");
+                    assert_eq!(
+                        &again[..],
+                        &frame[..arp::FRAME_LEN],
+                        "{name}: GARP re-encodes identically"
+                    );
                     seen.garps += 1;
                 }
             }
@@ -88,7 +109,10 @@ fn check_master_then_shutdown(seen: &Seen, version: Version, vrid: u8, interval:
     let (last, rest) = seen.adverts.split_last().unwrap();
     // keepalived's SIGTERM sends one advert with priority 0.
     assert_eq!(*last, (version, vrid, 0, interval));
-    assert!(rest.iter().all(|a| *a == (version, vrid, 255, interval)), "{seen:?}");
+    assert!(
+        rest.iter().all(|a| *a == (version, vrid, 255, interval)),
+        "{seen:?}"
+    );
 }
 
 #[test]
@@ -100,7 +124,10 @@ fn keepalived_v2_pass() {
 
 #[test]
 fn keepalived_v2_pass_carries_the_password() {
-    let record = vector("keepalived-2.2.7-v2-pass.pcap").into_iter().find(|r| r.data.get(23) == Some(&112)).unwrap();
+    let record = vector("keepalived-2.2.7-v2-pass.pcap")
+        .into_iter()
+        .find(|r| r.data.get(23) == Some(&112))
+        .unwrap();
     let packet = Packet::new_checked(&record.data[34..], Family::Ipv4).unwrap();
     assert_eq!(packet.auth_data(), b"keepsync");
     assert_eq!(Repr::parse(&packet).unwrap().auth_type, vrrp::AuthType::Pass);

@@ -8,8 +8,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fn arb_addrs(family: Family) -> impl Strategy<Value = Vec<IpAddr>> {
     match family {
-        Family::Ipv4 => prop::collection::vec(any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))), 0..20).boxed(),
-        Family::Ipv6 => prop::collection::vec(any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))), 0..20).boxed(),
+        Family::Ipv4 => {
+            prop::collection::vec(any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))), 0..20).boxed()
+        }
+        Family::Ipv6 => {
+            prop::collection::vec(any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))), 0..20).boxed()
+        }
     }
 }
 
