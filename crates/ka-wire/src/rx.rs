@@ -180,7 +180,7 @@ pub fn locate<'a>(rx: &Received<'a>) -> Result<Located<'a>, DropReason> {
 }
 
 /// A unicast peer and the TTL range its adverts may arrive with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Peer {
     pub addr: IpAddr,
     pub min_ttl: u8,

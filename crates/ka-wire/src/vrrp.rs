@@ -266,7 +266,7 @@ pub struct Addresses<'a> {
 impl<'a> Addresses<'a> {
     /// Wraps encoded addresses (`bytes.len()` a multiple of the address length).
     pub fn new(family: Family, bytes: &'a [u8]) -> Result<Addresses<'a>> {
-        if bytes.len() % family.address_len() != 0 || bytes.len() / family.address_len() > 255 {
+        if !bytes.len().is_multiple_of(family.address_len()) || bytes.len() / family.address_len() > 255 {
             return Err(Error::Malformed);
         }
         Ok(Addresses { family, bytes })
@@ -404,7 +404,7 @@ impl<'a> Repr<'a> {
         msg[3] = u8::try_from(self.addresses.len()).map_err(|_| Error::Malformed)?;
         match self.version {
             Version::V2 => {
-                if self.interval.get() % 100 != 0 || self.interval.get() / 100 > 255 {
+                if !self.interval.get().is_multiple_of(100) || self.interval.get() / 100 > 255 {
                     return Err(Error::Malformed);
                 }
                 msg[4] = self.auth_type.code();

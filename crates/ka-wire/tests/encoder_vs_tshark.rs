@@ -1,6 +1,8 @@
 //! Frames written by our encoder, read by Wireshark's dissectors (tshark): every VRRP
 //! checksum must be "Good" and nothing malformed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
 use ka_units::Centiseconds;
 use ka_wire::vrrp::{
     self, encode_addresses, pass_auth_data, Addresses, AuthType, ChecksumMode, Family, Repr, Version,

@@ -1,6 +1,8 @@
 //! Golden vectors: frames captured from real keepalived 2.2.7 (tools/capture-keepalived-vectors.sh)
 //! decode to a Repr and encode back to the very same bytes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
 use ka_wire::vrrp::{self, ChecksumMode, Family, Packet, Repr, Version};
 use ka_wire::{arp, ethernet, ipv4, ipv6, ndisc, pcap, rx};
 use std::net::IpAddr;

@@ -1,5 +1,7 @@
 //! Property tests: encode ∘ decode is the identity, and no input makes a decoder panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
 use ka_units::Centiseconds;
 use ka_wire::vrrp::{encode_addresses, Addresses, AuthType, ChecksumMode, Family, Packet, Repr, Version};
 use ka_wire::{arp, ndisc, rx};
