@@ -124,3 +124,67 @@ mod tests {
         assert!("zz:00:5e:00:01:33".parse::<MacAddr>().is_err());
     }
 }
+
+/// Entry points shared by the cargo-fuzz targets (fuzz/) and the plain tests that replay
+/// their corpus, so that both exercise exactly the same code.
+pub mod fuzzing {
+    use crate::vrrp::{Addresses, AuthType, Family, Version};
+    use crate::{arp, ipv4, ipv6, ndisc, pcap, rx};
+    use ka_units::Centiseconds;
+
+    /// Feeds arbitrary bytes to every decoder. Must never panic.
+    pub fn decode_everything(data: &[u8]) {
+        let Some((&selector, bytes)) = data.split_first() else { return };
+        let family = if selector & 1 == 0 { Family::Ipv4 } else { Family::Ipv6 };
+        let version = if selector & 2 == 0 { Version::V2 } else { Version::V3 };
+        let vips = [192, 0, 2, 99];
+        let want = rx::Expectations {
+            family,
+            version,
+            auth_type: if selector & 4 == 0 { AuthType::None } else { AuthType::Pass },
+            auth_data: *b"keepsync",
+            interval: Centiseconds::ONE_SECOND,
+            v3_checksum_as_v2: selector & 8 != 0,
+            unicast: selector & 16 != 0,
+            peers: &[],
+            check_unicast_src: selector & 32 != 0,
+            vips: match Addresses::new(Family::Ipv4, &vips) {
+                Ok(a) if family == Family::Ipv4 => a,
+                _ => match Addresses::new(family, &[]) {
+                    Ok(a) => a,
+                    Err(_) => return,
+                },
+            },
+            check_addresses: selector & 64 != 0,
+        };
+        let received = rx::Received {
+            family,
+            bytes,
+            src: std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            dst: std::net::IpAddr::V6("ff02::12".parse().unwrap_or(std::net::Ipv6Addr::UNSPECIFIED)),
+            hop_limit: Some(255),
+        };
+        if let Ok(at) = rx::locate(&received) {
+            let _ = rx::validate(&at, &want);
+        }
+        if let Ok(p) = ipv4::Packet::new_checked(bytes) {
+            let _ = ipv4::Repr::parse(&p);
+            let _ = p.payload();
+        }
+        let _ = ipv6::Repr::parse(bytes);
+        let _ = arp::Repr::parse_frame(bytes);
+        let _ = ndisc::Repr::parse_frame(bytes);
+        let _ = pcap::read(bytes);
+        if let Ok(p) = crate::vrrp::Packet::new_checked(bytes, family) {
+            if let Ok(repr) = crate::vrrp::Repr::parse(&p) {
+                // Whatever decodes must encode back to the same message.
+                let mut out = [0u8; 4200];
+                let mode = crate::vrrp::ChecksumMode::Plain;
+                if let Ok(n) = repr.emit(&mut out, mode) {
+                    let again = crate::vrrp::Packet::new_checked(&out[..n], family).map(|q| crate::vrrp::Repr::parse(&q).ok());
+                    assert!(matches!(again, Ok(Some(r)) if r == repr), "decode/encode round trip differs");
+                }
+            }
+        }
+    }
+}
