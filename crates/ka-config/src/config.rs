@@ -1,6 +1,7 @@
 //! The whole typed configuration and the top-level dispatch to each section's parser.
 
 use crate::cx::Cx;
+use crate::diag::Class;
 use crate::global_defs::GlobalDefs;
 use crate::lvs::LvsConfig;
 use crate::syntax::Statement;
@@ -72,23 +73,81 @@ pub(crate) fn parse_top_level(cx: &mut Cx<'_>, statements: &[Statement], config:
                     crate::global_defs::parse(cx, block, &mut config.global_defs);
                 }
             }
-            "net_namespace" | "net_namespace_ipvs" | "instance" => {
+            "net_namespace" | "instance" => {
                 cx.no_block(stmt);
-                if let Some(w) = cx.word(stmt, 1) {
-                    let value = Some(w.text.clone());
-                    match stmt.keyword() {
-                        "net_namespace" => config.process.net_namespace = value,
-                        "net_namespace_ipvs" => config.process.net_namespace_ipvs = value,
-                        _ => config.process.instance = value,
+                let kw = stmt.keyword();
+                let Some(w) = stmt.words.get(1) else {
+                    let what = if kw == "instance" {
+                        "instance"
+                    } else {
+                        "net_namespace"
+                    };
+                    cx.report(
+                        Class::General,
+                        "missing-value",
+                        &stmt.end_span(),
+                        format!("{what} name missing - ignoring"),
+                    )
+                    .help = Some(format!("write '{kw} NAME'"));
+                    continue;
+                };
+                let slot = if kw == "instance" {
+                    &mut config.process.instance
+                } else {
+                    &mut config.process.net_namespace
+                };
+                if slot.is_some() {
+                    // First wins.
+                    cx.report(
+                        Class::General,
+                        "duplicate",
+                        &w.span,
+                        format!("Duplicate {kw} definition {} - ignoring", w.text),
+                    )
+                    .help = Some(format!("only the first {kw} is used; remove this one"));
+                } else {
+                    *slot = Some(w.text.clone());
+                    // keepalived keeps pid files in /run/keepalived/ for these.
+                    config.process.use_pid_dir = true;
+                }
+            }
+            "net_namespace_ipvs" => {
+                cx.no_block(stmt);
+                if config.process.net_namespace_ipvs.is_some() {
+                    // keepalived's message reads word 1 unconditionally (exit 2 if absent).
+                    if let Some(w) = cx.word(stmt, 1) {
+                        cx.report(
+                            Class::General,
+                            "duplicate",
+                            &w.span,
+                            format!("Duplicate net_namespace_ipvs definition {} - ignoring", w.text),
+                        )
+                        .help = Some("only the first net_namespace_ipvs is used; remove this one".into());
                     }
+                } else {
+                    // No name: IPVS in the default namespace.
+                    config.process.net_namespace_ipvs =
+                        Some(stmt.words.get(1).map(|w| w.text.clone()).unwrap_or_default());
                 }
             }
             "namespace_with_ipsets" => config.process.namespace_with_ipsets = true,
             "use_pid_dir" => config.process.use_pid_dir = true,
             "linkbeat_use_polling" => config.process.linkbeat_use_polling = true,
             "child_wait_time" => {
-                if let Some(v) = cx.unsigned(stmt, 1, 0, u32::MAX) {
-                    config.process.child_wait_time_secs = v;
+                if let Some(w) = cx.word(stmt, 1) {
+                    match crate::cx::parse_unsigned(&w.text, 0, u32::MAX) {
+                        Ok(v) => config.process.child_wait_time_secs = v,
+                        Err(e) => {
+                            cx.report(
+                                Class::InvalidNumber,
+                                "invalid-number",
+                                &w.span,
+                                format!("Invalid child_wait_time {}: {e}", w.text),
+                            )
+                            .with_token_mut(&w.text)
+                            .help = Some("expected a whole number of seconds".into());
+                        }
+                    }
                 }
             }
             _ => {
@@ -101,6 +160,7 @@ pub(crate) fn parse_top_level(cx: &mut Cx<'_>, statements: &[Statement], config:
             }
         }
     }
+    crate::global_defs::finish(cx, &mut config.global_defs, &config.process);
 }
 
 impl Default for ProcessSettings {

@@ -19,6 +19,7 @@ pub mod keywords;
 pub mod lints;
 pub mod lvs;
 pub mod preprocess;
+pub mod script;
 pub mod syntax;
 pub mod vrrp;
 
