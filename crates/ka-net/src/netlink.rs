@@ -459,15 +459,7 @@ fn route_message(spec: &RouteSpec) -> RouteMessage {
             None => 254,    // main
         },
         protocol: RouteProtocol::from(spec.protocol.unwrap_or(4)), // 4 = static, as `ip route`
-        scope: RouteScope::from(spec.scope.unwrap_or(
-            if spec.gateway.is_some() || !spec.nexthops.is_empty() {
-                0
-            } else if matches!(spec.kind, Some(k) if k != 1) {
-                0
-            } else {
-                253
-            },
-        )),
+        scope: RouteScope::from(spec.scope.unwrap_or(default_route_scope(spec))),
         kind: RouteType::from(spec.kind.unwrap_or(1)),
         flags: Default::default(),
     };
@@ -516,6 +508,18 @@ fn route_message(spec: &RouteSpec) -> RouteMessage {
         msg.attributes.push(RouteAttribute::MultiPath(hops));
     }
     msg
+}
+
+/// `ip route`'s default scope: link for a directly connected unicast route, global when there
+/// is a gateway or for special types (blackhole, unreachable, ...).
+fn default_route_scope(spec: &RouteSpec) -> u8 {
+    let via_gateway = spec.gateway.is_some() || !spec.nexthops.is_empty();
+    let special_type = matches!(spec.kind, Some(k) if k != 1);
+    if via_gateway || special_type {
+        0
+    } else {
+        253
+    }
 }
 
 fn rule_message(spec: &RuleSpec) -> RuleMessage {
