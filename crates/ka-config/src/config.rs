@@ -66,101 +66,103 @@ pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
 
 /// Reads the top-level statements in order into `config`.
 pub(crate) fn parse_top_level(cx: &mut Cx<'_>, statements: &[Statement], config: &mut Config) {
-    for stmt in statements {
-        match stmt.keyword() {
-            "global_defs" => {
-                if let Some(block) = cx.block(stmt) {
-                    crate::global_defs::parse(cx, block, &mut config.global_defs);
-                }
+    cx.each_statement(statements, "the top level", &mut |cx, stmt| {
+        parse_statement(cx, stmt, config)
+    });
+    crate::global_defs::finish(cx, &mut config.global_defs, &config.process);
+}
+
+fn parse_statement(cx: &mut Cx<'_>, stmt: &Statement, config: &mut Config) -> bool {
+    match stmt.keyword() {
+        "global_defs" => {
+            if let Some(block) = cx.block(stmt) {
+                crate::global_defs::parse(cx, block, &mut config.global_defs);
             }
-            "net_namespace" | "instance" => {
-                cx.no_block(stmt);
-                let kw = stmt.keyword();
-                let Some(w) = stmt.words.get(1) else {
-                    let what = if kw == "instance" {
-                        "instance"
-                    } else {
-                        "net_namespace"
-                    };
-                    cx.report(
-                        Class::General,
-                        "missing-value",
-                        &stmt.end_span(),
-                        format!("{what} name missing - ignoring"),
-                    )
-                    .help = Some(format!("write '{kw} NAME'"));
-                    continue;
-                };
-                let slot = if kw == "instance" {
-                    &mut config.process.instance
+        }
+        "net_namespace" | "instance" => {
+            cx.no_block(stmt);
+            let kw = stmt.keyword();
+            let Some(w) = stmt.words.get(1) else {
+                let what = if kw == "instance" {
+                    "instance"
                 } else {
-                    &mut config.process.net_namespace
+                    "net_namespace"
                 };
-                if slot.is_some() {
-                    // First wins.
+                cx.report(
+                    Class::General,
+                    "missing-value",
+                    &stmt.end_span(),
+                    format!("{what} name missing - ignoring"),
+                )
+                .help = Some(format!("write '{kw} NAME'"));
+                return true;
+            };
+            let slot = if kw == "instance" {
+                &mut config.process.instance
+            } else {
+                &mut config.process.net_namespace
+            };
+            if slot.is_some() {
+                // First wins.
+                cx.report(
+                    Class::General,
+                    "duplicate",
+                    &w.span,
+                    format!("Duplicate {kw} definition {} - ignoring", w.text),
+                )
+                .help = Some(format!("only the first {kw} is used; remove this one"));
+            } else {
+                *slot = Some(w.text.clone());
+                // keepalived keeps pid files in /run/keepalived/ for these.
+                config.process.use_pid_dir = true;
+            }
+        }
+        "net_namespace_ipvs" => {
+            cx.no_block(stmt);
+            if config.process.net_namespace_ipvs.is_some() {
+                // keepalived's message reads word 1 unconditionally (exit 2 if absent).
+                if let Some(w) = cx.word(stmt, 1) {
                     cx.report(
                         Class::General,
                         "duplicate",
                         &w.span,
-                        format!("Duplicate {kw} definition {} - ignoring", w.text),
+                        format!("Duplicate net_namespace_ipvs definition {} - ignoring", w.text),
                     )
-                    .help = Some(format!("only the first {kw} is used; remove this one"));
-                } else {
-                    *slot = Some(w.text.clone());
-                    // keepalived keeps pid files in /run/keepalived/ for these.
-                    config.process.use_pid_dir = true;
+                    .help = Some("only the first net_namespace_ipvs is used; remove this one".into());
                 }
+            } else {
+                // No name: IPVS in the default namespace.
+                config.process.net_namespace_ipvs =
+                    Some(stmt.words.get(1).map(|w| w.text.clone()).unwrap_or_default());
             }
-            "net_namespace_ipvs" => {
-                cx.no_block(stmt);
-                if config.process.net_namespace_ipvs.is_some() {
-                    // keepalived's message reads word 1 unconditionally (exit 2 if absent).
-                    if let Some(w) = cx.word(stmt, 1) {
+        }
+        "namespace_with_ipsets" => config.process.namespace_with_ipsets = true,
+        "use_pid_dir" => config.process.use_pid_dir = true,
+        "linkbeat_use_polling" => config.process.linkbeat_use_polling = true,
+        "child_wait_time" => {
+            if let Some(w) = cx.word(stmt, 1) {
+                match crate::cx::parse_unsigned(&w.text, 0, u32::MAX) {
+                    Ok(v) => config.process.child_wait_time_secs = v,
+                    Err(e) => {
                         cx.report(
-                            Class::General,
-                            "duplicate",
+                            Class::InvalidNumber,
+                            "invalid-number",
                             &w.span,
-                            format!("Duplicate net_namespace_ipvs definition {} - ignoring", w.text),
+                            format!("Invalid child_wait_time {}: {e}", w.text),
                         )
-                        .help = Some("only the first net_namespace_ipvs is used; remove this one".into());
+                        .with_token_mut(&w.text)
+                        .help = Some("expected a whole number of seconds".into());
                     }
-                } else {
-                    // No name: IPVS in the default namespace.
-                    config.process.net_namespace_ipvs =
-                        Some(stmt.words.get(1).map(|w| w.text.clone()).unwrap_or_default());
-                }
-            }
-            "namespace_with_ipsets" => config.process.namespace_with_ipsets = true,
-            "use_pid_dir" => config.process.use_pid_dir = true,
-            "linkbeat_use_polling" => config.process.linkbeat_use_polling = true,
-            "child_wait_time" => {
-                if let Some(w) = cx.word(stmt, 1) {
-                    match crate::cx::parse_unsigned(&w.text, 0, u32::MAX) {
-                        Ok(v) => config.process.child_wait_time_secs = v,
-                        Err(e) => {
-                            cx.report(
-                                Class::InvalidNumber,
-                                "invalid-number",
-                                &w.span,
-                                format!("Invalid child_wait_time {}: {e}", w.text),
-                            )
-                            .with_token_mut(&w.text)
-                            .help = Some("expected a whole number of seconds".into());
-                        }
-                    }
-                }
-            }
-            _ => {
-                let handled = crate::vrrp::parse_top_level(cx, stmt, config)
-                    || crate::lvs::parse_top_level(cx, stmt, config)
-                    || crate::bfd::parse_top_level(cx, stmt, config);
-                if !handled {
-                    cx.unknown_keyword(stmt, "the top level");
                 }
             }
         }
+        _ => {
+            return crate::vrrp::parse_top_level(cx, stmt, config)
+                || crate::lvs::parse_top_level(cx, stmt, config)
+                || crate::bfd::parse_top_level(cx, stmt, config);
+        }
     }
-    crate::global_defs::finish(cx, &mut config.global_defs, &config.process);
+    true
 }
 
 impl Default for ProcessSettings {

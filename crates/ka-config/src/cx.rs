@@ -51,7 +51,8 @@ impl<'a> Cx<'a> {
     }
 
     /// keepalived's "Unknown keyword 'X'" (class UNKNOWN_KEYWORD). `context` names the block,
-    /// e.g. "vrrp_instance", for the hint. A block after the unknown keyword is skipped.
+    /// e.g. "vrrp_instance", for the hint. Prefer [`Cx::each_statement`], which also handles a
+    /// block after the unknown keyword as keepalived does.
     pub fn unknown_keyword(&mut self, stmt: &Statement, context: &str) {
         let kw = stmt.keyword().to_string();
         let help = match suggest(&kw, context) {
@@ -66,6 +67,52 @@ impl<'a> Cx<'a> {
         )
         .with_token_mut(&kw)
         .help = Some(help);
+    }
+
+    /// Walks statements, calling `handle` for each; `handle` returns false for a keyword it
+    /// does not know. Unknown keywords are reported as keepalived reports them: "Unknown
+    /// keyword", and when a block follows, "Unexpected '{'" with the block's contents read
+    /// as if they stood at this level (keepalived ignores the brace), so that a misspelled
+    /// block keyword gives the same messages at the same lines. At the top level keepalived
+    /// also complains about the block's closing brace.
+    pub fn each_statement(
+        &mut self,
+        statements: &[Statement],
+        context: &str,
+        handle: &mut dyn FnMut(&mut Cx<'a>, &Statement) -> bool,
+    ) {
+        for stmt in statements {
+            if handle(self, stmt) {
+                continue;
+            }
+            self.unknown_keyword(stmt, context);
+            if let Some(block) = &stmt.block {
+                self.report(
+                    Class::UnexpectedBlockStart,
+                    "unexpected-open-brace",
+                    &block.open,
+                    "Unexpected '{' - ignoring",
+                )
+                .with_token_mut("{")
+                .help = Some(format!(
+                    "'{}' is unknown, so keepalived reads what follows as part of {context}",
+                    stmt.keyword()
+                ));
+                self.each_statement(&block.statements, context, handle);
+                if context == "the top level" {
+                    if let Some(close) = &block.close {
+                        self.report(
+                            Class::UnknownKeyword,
+                            "unknown-keyword",
+                            close,
+                            "Unknown keyword '}'",
+                        )
+                        .with_token_mut("}")
+                        .help = Some("this '}' closes the block of an unknown keyword".into());
+                    }
+                }
+            }
+        }
     }
 
     /// The block a block keyword needs, or a "Missing '{'" error.

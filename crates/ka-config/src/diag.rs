@@ -63,7 +63,8 @@ impl Class {
     pub fn severity(self) -> Severity {
         match self {
             Class::FileNotFound | Class::BadInterface | Class::Fatal => Severity::Fatal,
-            Class::Warning | Class::Deprecated | Class::Lint | Class::Info => Severity::Warning,
+            Class::Warning | Class::Deprecated => Severity::Warning,
+            Class::Lint | Class::Info => Severity::Note,
             _ => Severity::Error,
         }
     }
@@ -72,6 +73,9 @@ impl Class {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Advice that does not change the `-t` exit code (migration lints, keepalived's
+    /// uncounted log lines).
+    Note,
     Warning,
     Error,
     Fatal,
@@ -80,6 +84,7 @@ pub enum Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
             Severity::Fatal => "fatal",
@@ -157,6 +162,9 @@ pub mod exit {
     pub const ERRORS: i32 = 5;
     /// Scripts are configured without `enable_script_security`.
     pub const SECURITY: i32 = 6;
+    /// A strict include (`includer`, `includea`, ...) failed: keepalived refuses the
+    /// configuration before testing it (its KEEPALIVED_EXIT_NO_CONFIG, also 6).
+    pub const NO_CONFIG: i32 = 6;
 }
 
 /// The exit code `keepalived -t` gives for these diagnostics.
@@ -166,6 +174,9 @@ pub mod exit {
 pub fn exit_code_for_test(diags: &[Diagnostic]) -> i32 {
     if diags.iter().any(|d| d.code == crate::cx::MISSING_PARAMETER_ABORT) {
         return exit::MISSING_PARAMETER;
+    }
+    if diags.iter().any(|d| d.code == crate::preprocess::INCLUDE_FAILED) {
+        return exit::NO_CONFIG;
     }
     let worst = diags
         .iter()

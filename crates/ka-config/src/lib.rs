@@ -104,3 +104,23 @@ pub fn load_str(text: &str) -> Loaded {
         &host,
     )
 }
+
+/// Entry point shared by the cargo-fuzz target (fuzz/) and the test replaying its corpus.
+pub mod fuzzing {
+    /// Parses arbitrary bytes as a configuration (with an include of itself reachable through
+    /// a second file). Must never panic nor hang.
+    pub fn parse(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let host = crate::host::MemoryHost::new()
+            .with_file("/etc/keepalived/keepalived.conf", text.as_ref())
+            .with_file("/etc/keepalived/conf.d/a.conf", text.as_ref())
+            .with_interfaces(&["eth0", "eth1", "lo"]);
+        let loaded = crate::load(
+            std::path::Path::new("/etc/keepalived/keepalived.conf"),
+            &crate::LoadOptions::default(),
+            &host,
+        );
+        let _ = loaded.test_exit_code();
+        let _ = serde_json::to_string(&loaded.config);
+    }
+}

@@ -15,8 +15,20 @@ use std::sync::Arc;
 /// from running forever or exhausting memory.
 pub const MAX_LINES: usize = 5_000_000;
 const MAX_EXPANSIONS_PER_LINE: usize = 256;
+/// keepalived reads lines into a 1024-byte buffer (its MAXBUF); substitution stops short of it.
+const MAX_LINE_LEN: usize = 1024;
 const MAX_INCLUDE_DEPTH: usize = 64;
 const MAX_SEQ_DEPTH: usize = 32;
+
+/// keepalived's include types: which include problems are errors.
+const INCLUDE_R: u8 = 1;
+const INCLUDE_M: u8 = 2;
+const INCLUDE_W: u8 = 4;
+const INCLUDE_B: u8 = 8;
+
+/// Diagnostic code of an include that failed under `includer`/`m`/`w`/`b`/`a`: keepalived
+/// refuses the configuration with exit code 6 (see [`crate::diag::exit_code_for_test`]).
+pub const INCLUDE_FAILED: &str = "include-failed";
 
 /// Where a line of text came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -423,11 +435,8 @@ impl<'h> Preprocessor<'h> {
         while i < body.len() {
             let c = body[i];
             match c {
-                '"' => {
-                    if comment_at.is_none() {
-                        in_quote = !in_quote;
-                    }
-                }
+                '"' if comment_at.is_none() => in_quote = !in_quote,
+                '"' => {}
                 '\\' => {
                     if i + 1 < body.len() {
                         let next = body[i + 1];
@@ -659,7 +668,10 @@ impl<'h> Preprocessor<'h> {
             }
             match self.replace_params(text, origin, diags) {
                 Replaced::Nothing => return Transformed::Keep,
-                Replaced::Aborted => return Transformed::Consumed,
+                Replaced::Stopped => {
+                    origin.exact = false;
+                    return Transformed::Keep;
+                }
                 Replaced::Changed => {
                     origin.exact = false;
                     // Substituted text may contain comments or a conditional.
@@ -763,18 +775,10 @@ impl<'h> Preprocessor<'h> {
                 Some((def_index, consumed, params)) => {
                     substitutions += 1;
                     if substitutions > MAX_EXPANSIONS_PER_LINE {
-                        diags.report(
-                            Class::General,
-                            "definition-loop",
-                            Some(&origin.span()),
-                            format!(
-                                "Parameter substitution on line '{text}' does not terminate - line ignored"
-                            ),
-                        );
-                        if let Some(d) = diags.last_mut() {
-                            d.help = Some("a definition refers to itself, directly or through others".into());
-                        }
-                        return Replaced::Aborted;
+                        // A definition that refers to itself without growing the line: stop
+                        // where we are (keepalived would loop for ever here).
+                        self.stop_substituting(text, origin, diags);
+                        return Replaced::Stopped;
                     }
                     let def = &self.definitions[def_index];
                     let value = match def.builtin {
@@ -804,6 +808,13 @@ impl<'h> Preprocessor<'h> {
                         value
                     };
                     let starts_generator = replacement.trim_start_matches([' ', '\t']).starts_with('~');
+                    if text.len() - (1 + consumed) + replacement.len() >= MAX_LINE_LEN {
+                        // keepalived's line buffer is 1024 bytes: it logs and keeps the line
+                        // as substituted so far (which is how a self-referencing definition
+                        // ends there).
+                        self.stop_substituting(text, origin, diags);
+                        return Replaced::Stopped;
+                    }
                     text.replace_range(at..at + 1 + consumed, &replacement);
                     changed = true;
                     if starts_generator {
@@ -819,6 +830,21 @@ impl<'h> Preprocessor<'h> {
             Replaced::Changed
         } else {
             Replaced::Nothing
+        }
+    }
+
+    fn stop_substituting(&self, text: &str, origin: &Origin, diags: &mut Diagnostics) {
+        let shown: String = text.chars().take(80).collect();
+        diags.report(
+            Class::Info,
+            "definition-too-long",
+            Some(&origin.span()),
+            format!("Parameter substitution on line '{shown}...' would exceed maximum line length"),
+        );
+        if let Some(d) = diags.last_mut() {
+            d.help = Some(
+                "a definition probably refers to itself; keepalived keeps the line substituted so far".into(),
+            );
         }
     }
 
@@ -978,20 +1004,31 @@ impl<'h> Preprocessor<'h> {
         true
     }
 
-    /// `include`, `includer`, `includem`, `includew`, `includeb`, `includea`: reads the files a glob
-    /// matches, relative to the directory of the file that includes them.
+    /// `include`, `includer`, `includem`, `includew`, `includeb`, `includea`: reads the files a
+    /// glob matches, relative to the directory of the file that includes them.
+    ///
+    /// The variants decide which problems are errors (keepalived's include types): `r` a file
+    /// that cannot be read, `m` a missing file or directory, `w` a wildcard matching nothing,
+    /// `b` a missing brace alternative; `a` is all of them. Plain `include` only logs. An
+    /// include error makes keepalived refuse the whole configuration (exit 6).
     fn try_include(&mut self, text: &str, origin: &Origin, diags: &mut Diagnostics) -> bool {
         let Some(rest) = text.strip_prefix("include") else {
             return false;
         };
-        let (strict, pattern) = match rest.chars().next() {
-            Some(' ' | '\t') => (false, rest.trim_start()),
-            Some('r' | 'm' | 'w' | 'b' | 'a') if rest[1..].starts_with([' ', '\t']) => {
-                (true, rest[1..].trim_start())
+        let (kind, pattern) = match rest.chars().next() {
+            Some(' ' | '\t') => (0, rest.trim_start()),
+            Some(c @ ('r' | 'm' | 'w' | 'b' | 'a')) if rest[1..].starts_with([' ', '\t']) => {
+                let kind = match c {
+                    'r' => INCLUDE_R,
+                    'm' => INCLUDE_R | INCLUDE_M,
+                    'w' => INCLUDE_R | INCLUDE_M | INCLUDE_W,
+                    'b' => INCLUDE_R | INCLUDE_B,
+                    _ => INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B,
+                };
+                (kind, rest[1..].trim_start())
             }
             _ => return false,
         };
-        let class = if strict { Class::FileNotFound } else { Class::Info };
         let pattern = pattern.trim_matches('"');
         let full = if Path::new(pattern).is_absolute() {
             pattern.to_string()
@@ -1010,34 +1047,67 @@ impl<'h> Preprocessor<'h> {
             }
             return true;
         }
+        let report = |diags: &mut Diagnostics, problem: u8, message: String, help: String| {
+            let failed = kind & problem != 0;
+            diags.push(
+                crate::diag::Diagnostic::new(
+                    if failed { Class::FileNotFound } else { Class::Info },
+                    if failed { INCLUDE_FAILED } else { "include-missing" },
+                    Some(origin.span()),
+                    message,
+                )
+                .with_token(pattern)
+                .with_help(help),
+            );
+        };
         let matches = self.glob_all(&full);
-        let has_wildcard = pattern.contains(['*', '?', '[', '{']);
+        let has_wildcard = pattern.contains(['*', '?', '[']);
+        let has_brace = pattern.contains('{');
         if matches.is_empty() {
-            if !has_wildcard {
-                diags.push(
-                    crate::diag::Diagnostic::new(
-                        class,
-                        "include-missing",
-                        Some(origin.span()),
-                        format!("Config files missing '{pattern}'."),
-                    )
-                    .with_token(pattern)
-                    .with_help(format!("no file at {full}")),
+            // keepalived tells "missing" (a literal file or the directory a wildcard scans does
+            // not exist) from "no match" (the directory exists but nothing matches).
+            let scanned_dir_exists = if has_wildcard {
+                let literal: String = full
+                    .chars()
+                    .take_while(|c| !matches!(c, '*' | '?' | '[' | '{'))
+                    .collect();
+                let dir = Path::new(&literal)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                matches!(self.host.file_kind(&dir), Some(FileKind::Directory))
+            } else {
+                false
+            };
+            if !scanned_dir_exists {
+                let problem = if has_brace { INCLUDE_B } else { INCLUDE_M };
+                report(
+                    diags,
+                    problem,
+                    format!("Config files missing '{pattern}'."),
+                    format!("nothing at {full}"),
                 );
-            } else if strict {
-                diags.report(
-                    class,
-                    "include-no-match",
-                    Some(&origin.span()),
+            } else if kind & INCLUDE_W != 0 {
+                report(
+                    diags,
+                    INCLUDE_W,
                     format!("No config files matched '{pattern}'."),
+                    format!("the directory exists but nothing matches {full}"),
                 );
             }
             return true;
         }
-        let files: Vec<PathBuf> = matches
-            .into_iter()
-            .filter(|p| self.usable_file(p, diags, false))
-            .collect();
+        let mut files = Vec::new();
+        for path in matches {
+            if self.usable_file(&path, diags, false) {
+                files.push(path);
+            } else if kind & INCLUDE_R != 0 {
+                if let Some(d) = diags.last_mut() {
+                    d.class = Class::FileNotFound;
+                    d.code = INCLUDE_FAILED;
+                }
+            }
+        }
         self.frames.push(IncludeFrame {
             pending: files.into_iter().collect(),
             current: None,
@@ -1112,7 +1182,9 @@ enum Transformed {
 enum Replaced {
     Nothing,
     Changed,
-    Aborted,
+    /// Substitution had to stop (line too long, or a definition that never ends): the line
+    /// stays as substituted so far, with no further rounds.
+    Stopped,
 }
 
 /// The first `{` or `}` outside double quotes, as keepalived finds it.
@@ -1279,14 +1351,22 @@ mod tests {
     }
 
     #[test]
-    fn self_referencing_definitions_stop_with_an_error() {
-        let host = MemoryHost::new().with_file("/k.conf", "$A=x $A\nkey $A\nnext\n");
+    fn self_referencing_definitions_stop_at_the_line_length_like_keepalived() {
+        let host = MemoryHost::new().with_file("/k.conf", "$A=x $A\nkey $A\n$B=$B\nb $B\nnext\n");
         let (lines, diags) = lines_of(&host, "/k.conf", None);
-        assert_eq!(
-            lines.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
-            vec!["next"]
+        let texts: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(
+            texts[0].starts_with("key x x x") && texts[0].len() < MAX_LINE_LEN,
+            "{}",
+            texts[0]
         );
-        assert!(diags[0].contains("definition-loop"), "{diags:?}");
+        assert_eq!(&texts[1..], &["b $B", "next"]);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(
+            diags.iter().all(|d| d.contains("note[definition-too-long]")),
+            "{diags:?}"
+        );
     }
 
     #[test]
@@ -1341,14 +1421,22 @@ mod tests {
 
     #[test]
     fn missing_include_is_logged_without_error_class_unless_includer() {
-        let host = MemoryHost::new().with_file("/k.conf", "include nothere.conf\nincluder alsonot.conf\n");
+        let host = MemoryHost::new().with_file(
+            "/k.conf",
+            "include nothere.conf\nincluder alsonot.conf\nincludem third.conf\n",
+        );
         let options = PreprocessOptions::default();
         let mut pp = Preprocessor::new(&host, &options);
         let mut diags = Diagnostics::default();
         pp.open_main(Path::new("/k.conf"), &mut diags);
         while pp.next_line(&mut diags).is_some() {}
         let classes: Vec<Class> = diags.as_slice().iter().map(|d| d.class).collect();
-        assert_eq!(classes, vec![Class::Info, Class::FileNotFound]);
+        // `includer` only treats unreadable files as errors; `includem` also missing ones.
+        assert_eq!(classes, vec![Class::Info, Class::Info, Class::FileNotFound]);
+        assert_eq!(
+            crate::diag::exit_code_for_test(diags.as_slice()),
+            crate::diag::exit::NO_CONFIG
+        );
     }
 
     #[test]
