@@ -9,6 +9,7 @@ pub mod config;
 pub mod event;
 pub mod priority;
 pub mod router;
+pub mod script_health;
 pub mod stats;
 pub mod timing;
 
@@ -17,4 +18,5 @@ pub use config::{
 };
 pub use event::{Action, Reason, State, TrackerState};
 pub use router::{Instance, PacketOutcome, Router};
+pub use script_health::ScriptHealth;
 pub use stats::Stats;

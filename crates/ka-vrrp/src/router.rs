@@ -1059,6 +1059,123 @@ impl Router {
         }
     }
 
+    /// Stops one instance (it disappears in a reload): a master sends priority 0 and drops
+    /// its addresses, as keepalived does for an instance removed from the configuration.
+    pub fn stop_instance(&mut self, now: Instant, i: usize) {
+        let Some(inst) = self.instances.get(i) else { return };
+        let from = inst.state;
+        if from == State::Master {
+            self.restore_interface(i, true);
+        }
+        let inst = &mut self.instances[i];
+        inst.deadline = None;
+        inst.garp_burst_at = None;
+        inst.lower_prio_garp_at = None;
+        inst.state = State::Stop;
+        inst.last_transition = Some(now);
+        let priority = inst.effective_priority;
+        if from != State::Stop {
+            self.actions.push_back(Action::StateChanged {
+                instance: i,
+                from,
+                to: State::Stop,
+                priority,
+                reason: Reason::Shutdown,
+            });
+        }
+    }
+
+    /// Takes over, after a reload, the running state of the instances `previous` already
+    /// ran: `kept[new] = Some(old)`. Kept instances keep their state, timers, master and
+    /// counters (keepalived matches them by VRID, family and interface, not by name); new
+    /// ones start as at startup. Tracker and link states carry over too. Call instead of
+    /// [`Router::start`].
+    pub fn adopt(&mut self, now: Instant, previous: &Router, kept: &[Option<usize>]) {
+        self.links = previous.links.clone();
+        self.trackers
+            .extend(previous.trackers.iter().map(|(k, v)| (*k, *v)));
+        self.started = true;
+        for i in 0..self.instances.len() {
+            let e = self.evaluate(i);
+            let inst = &mut self.instances[i];
+            inst.effective_priority = e.effective;
+            inst.faulty = e.fault;
+            inst.waiting = e.waiting;
+            let Some(old) = kept
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|o| previous.instances.get(o))
+            else {
+                inst.down_timer = inst.master_down_interval();
+                continue;
+            };
+            inst.state = old.state;
+            inst.want = old.want;
+            inst.deadline = old.deadline;
+            inst.preempt_until = old.preempt_until;
+            inst.garp_burst_at = old.garp_burst_at;
+            inst.garp_refresh_at = old.garp_refresh_at;
+            inst.lower_prio_garp_at = old.lower_prio_garp_at;
+            inst.addresses_installed = old.addresses_installed;
+            inst.master_addr = old.master_addr;
+            inst.master_priority = old.master_priority;
+            inst.master_adver_int = if inst.config.version == old.config.version {
+                old.master_adver_int
+            } else {
+                inst.config.advert_interval
+            };
+            inst.source = inst.source.or(old.source);
+            inst.last_transition = old.last_transition;
+            inst.stats = old.stats.clone();
+            inst.down_timer = inst.master_down_interval();
+            if old.base_priority < old.config.priority && old.config.priority == inst.config.priority {
+                // An owner that yielded to another owner stays yielded.
+                inst.base_priority = old.base_priority;
+            }
+        }
+        for group in self.groups.iter_mut() {
+            let states: Vec<State> = group
+                .config
+                .members
+                .iter()
+                .filter_map(|&m| self.instances.get(m))
+                .map(|i| i.state)
+                .collect();
+            group.faulty_members = group
+                .config
+                .members
+                .iter()
+                .filter(|&&m| self.instances.get(m).is_some_and(|i| i.faulty))
+                .count();
+            group.state = if states.contains(&State::Fault) || group.faulty_members > 0 {
+                State::Fault
+            } else if !states.is_empty() && states.iter().all(|s| *s == State::Master) {
+                State::Master
+            } else {
+                State::Backup
+            };
+        }
+        for i in 0..self.instances.len() {
+            if kept.get(i).copied().flatten().is_none() {
+                self.init_instance(i, now);
+            } else {
+                // A kept instance whose trackers now say FAULT (or no longer do) moves now.
+                let (state, faulty) = (self.instances[i].state, self.instances[i].faulty);
+                if faulty && state != State::Fault {
+                    self.down_instance(i, now);
+                } else if !faulty && state == State::Fault && !self.instances[i].waiting {
+                    self.try_up_instance(i, now, false);
+                } else if state == State::Backup {
+                    // Keep the pending Master_Down expiry, but not beyond the new interval.
+                    let limit = now + self.instances[i].down_timer;
+                    let inst = &mut self.instances[i];
+                    inst.deadline = Some(inst.deadline.map_or(limit, |d| d.min(limit)));
+                }
+            }
+        }
+    }
+
     /// Stops every instance (SIGTERM): masters send priority 0 and drop their addresses.
     pub fn shutdown(&mut self, now: Instant) {
         for i in 0..self.instances.len() {

@@ -449,3 +449,65 @@ proptest! {
         let _ = Instant::EPOCH;
     }
 }
+
+#[test]
+fn reload_keeps_a_running_master_without_any_transition() {
+    let mut lan = seed_pair();
+    lan.run_for(Micros::from_secs(10));
+    let before = lan.nodes[0].transitions[0].len();
+    let sent = lan.adverts_sent;
+    lan.reload(
+        0,
+        vec![seed_instance(101, InitialState::Master)],
+        vec![],
+        vec![Some(0)],
+    );
+    lan.run_for(Micros::from_secs(10));
+    assert_eq!(lan.masters(0), vec![0]);
+    assert_eq!(
+        lan.nodes[0].transitions[0].len(),
+        before,
+        "no state change on reload"
+    );
+    assert!(lan.nodes[0].holds_vips[0]);
+    // Adverts kept their one-second rhythm: about 10 more from the master.
+    assert!(
+        (9..=11).contains(&(lan.adverts_sent - sent)),
+        "{}",
+        lan.adverts_sent - sent
+    );
+}
+
+#[test]
+fn reload_removing_the_master_instance_hands_over_after_skew() {
+    let mut lan = seed_pair();
+    lan.run_for(Micros::from_secs(10));
+    let at = lan.now;
+    let mut other = seed_instance(101, InitialState::Master);
+    other.vrid = 60;
+    lan.reload(0, vec![other], vec![], vec![None]);
+    assert!(
+        !lan.nodes[0].holds_vips[0],
+        "the removed instance dropped its VIP"
+    );
+    lan.run_for(Micros::from_secs(5));
+    assert_eq!(
+        lan.entered(1, 0, State::Master).unwrap() - at,
+        lan.delay + Micros(609_375)
+    );
+}
+
+#[test]
+fn reload_lowering_priority_lets_the_peer_preempt() {
+    let mut lan = seed_pair();
+    lan.run_for(Micros::from_secs(10));
+    lan.reload(
+        0,
+        vec![seed_instance(50, InitialState::Backup)],
+        vec![],
+        vec![Some(0)],
+    );
+    lan.run_for(Micros::from_secs(10));
+    assert_eq!(lan.masters(0), vec![1]);
+    assert!(!lan.nodes[0].holds_vips[0] && lan.nodes[1].holds_vips[0]);
+}

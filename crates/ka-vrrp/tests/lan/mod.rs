@@ -424,3 +424,48 @@ impl Lan {
         })
     }
 }
+
+impl Lan {
+    /// SIGHUP with a new configuration for node `n`: instances of the old configuration
+    /// named in `kept` keep their state; the others stop (priority 0 if master).
+    pub fn reload(
+        &mut self,
+        n: usize,
+        configs: Vec<InstanceConfig>,
+        groups: Vec<SyncGroupConfig>,
+        kept: Vec<Option<usize>>,
+    ) {
+        let now = self.now;
+        let old_count = self.nodes[n].configs.len();
+        for old in 0..old_count {
+            if !kept.contains(&Some(old)) {
+                self.nodes[n].router.stop_instance(now, old);
+            }
+        }
+        self.drain(n);
+        let mut router = Router::new(configs.clone(), groups.clone());
+        for i in 0..configs.len() {
+            router.set_source_address(i, Some(self.nodes[n].address));
+        }
+        router.adopt(now, &self.nodes[n].router, &kept);
+        let holds: Vec<bool> = kept
+            .iter()
+            .map(|k| k.map(|o| self.nodes[n].holds_vips[o]).unwrap_or(false))
+            .collect();
+        let transitions = kept
+            .iter()
+            .map(|k| {
+                k.map(|o| self.nodes[n].transitions[o].clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let node = &mut self.nodes[n];
+        node.router = router;
+        node.configs = configs;
+        node.groups = groups;
+        node.holds_vips = holds;
+        node.garps = vec![0; node.configs.len()];
+        node.transitions = transitions;
+        self.drain(n);
+    }
+}
