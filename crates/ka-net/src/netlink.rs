@@ -57,7 +57,7 @@ pub struct Address {
 }
 
 /// An address to add or remove, with `ip addr add` options.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AddressSpec {
     pub index: u32,
     pub addr: IpAddr,
@@ -84,7 +84,7 @@ pub const IFA_F_NOPREFIXROUTE: u32 = 0x200;
 pub const IFA_F_MCAUTOJOIN: u32 = 0x400;
 
 /// A route with `ip route` options.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RouteSpec {
     pub dst: Option<(IpAddr, u8)>,
     pub src_prefix: Option<(IpAddr, u8)>,
@@ -106,7 +106,7 @@ pub struct RouteSpec {
 }
 
 /// A policy-routing rule with `ip rule` options.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleSpec {
     pub ipv6: bool,
     pub from: Option<(IpAddr, u8)>,
