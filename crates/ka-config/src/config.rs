@@ -16,6 +16,8 @@ pub struct Config {
     pub process: ProcessSettings,
     pub vrrp: VrrpConfig,
     pub lvs: LvsConfig,
+    /// `bfd_instance` blocks.
+    pub bfd: Vec<crate::bfd::BfdInstance>,
 }
 
 /// Top-level keywords that set up the process rather than a block.
@@ -50,6 +52,8 @@ pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
     "vrrp_script",
     "vrrp_track_process",
     "track_file",
+    "interface_up_down_delays",
+    "linkbeat_interfaces",
     "vrrp_track_file",
     "vrrp_sync_group",
     "vrrp_instance",

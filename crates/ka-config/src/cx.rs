@@ -406,7 +406,8 @@ pub fn parse_decimal(text: &str, min: u64, max: u64, shift: u32) -> DecimalOutco
         }
     };
     if round_up {
-        value += 1;
+        // keepalived adds 1 to an unsigned long long: it wraps rather than fails.
+        value = value.wrapping_add(1);
     }
     if !rest.is_empty() {
         // keepalived reports the junk but keeps what it read if that is in range.
@@ -539,5 +540,20 @@ mod tests {
         assert_eq!(check_true_false("on"), Some(true));
         assert_eq!(check_true_false("no"), Some(false));
         assert_eq!(check_true_false("True"), None);
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    #[test]
+    fn rounding_the_largest_value_does_not_panic() {
+        // 18446744073709.551615 with a 7th decimal ≥ 5 rounds past u64::MAX.
+        let r = parse_decimal("18446744073709.5516159", 1, u64::MAX, 6);
+        assert_eq!(
+            r.messages[0],
+            "number '18446744073709.5516159' has too many decimal places"
+        );
     }
 }

@@ -56,13 +56,21 @@ impl Loaded {
         diag::exit_code_for_test(&self.diagnostics)
     }
 
-    /// True if any diagnostic means keepalived could not run this configuration.
+    /// True if keepalived would not run this configuration: the file is missing, a fatal
+    /// error (bad interface, unreadable file), a keyword without its parameter (keepalived
+    /// stops reading there), or a failed strict include. A daemon refuses to start with it,
+    /// and a reload refuses to switch to it.
     pub fn cannot_run(&self) -> bool {
-        !self.found
-            || self
-                .diagnostics
-                .iter()
-                .any(|d| d.severity() == diag::Severity::Fatal)
+        !self.found || self.config.vrrp.rejected.is_some() || self.blocking_diagnostics().next().is_some()
+    }
+
+    /// The diagnostics that make [`Loaded::cannot_run`] true.
+    pub fn blocking_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| {
+            d.severity() == diag::Severity::Fatal
+                || d.code == cx::MISSING_PARAMETER_ABORT
+                || d.code == preprocess::INCLUDE_FAILED
+        })
     }
 }
 
@@ -84,7 +92,7 @@ pub fn load(path: &Path, options: &LoadOptions, host: &dyn Host) -> Loaded {
         config::parse_top_level(&mut cx, &tree, &mut config);
         lvs::validate(&mut cx, &mut config);
         vrrp::validate(&mut cx, &mut config);
-        lints::check(&mut cx, &config);
+        lints::check(&mut cx, &config, &tree);
     }
     Loaded {
         config,
