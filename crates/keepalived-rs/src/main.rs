@@ -1,1 +1,80 @@
-fn main() {}
+//! keepalived-rs: a keepalived-compatible VRRP and LVS health-checking daemon.
+
+#[macro_use]
+mod logging;
+mod cli;
+mod config_test;
+mod daemon;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        Some(cli::Command::Check { file, config_id }) => config_test::run(&file, config_id, ""),
+        None => run_keepalived_style(cli.daemon),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn run_keepalived_style(args: cli::DaemonArgs) -> i32 {
+    if args.version {
+        eprintln!("{}", version_text());
+        return 0;
+    }
+    if let Some(name) = &args.signum {
+        return match signum(name) {
+            Some(n) => {
+                println!("{n}");
+                0
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                1
+            }
+        };
+    }
+    if let Some(target) = &args.config_test {
+        return config_test::run(&args.use_file, args.config_id.clone(), target);
+    }
+    if args.dump_conf {
+        return config_test::dump(&args.use_file, args.config_id.clone());
+    }
+    logging::init(
+        args.log_console,
+        !args.no_syslog,
+        args.log_detail,
+        logging::facility_from(args.log_facility.as_deref()),
+    );
+    daemon::run(&args)
+}
+
+fn version_text() -> String {
+    format!(
+        "keepalived-rs v{} (reads keepalived 2.2.x configurations)\n\nA Rust successor to keepalived: VRRP, LVS health checking, IPVS and nftables data planes.",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// keepalived's `--signum`: the signal number a signal function uses.
+fn signum(function: &str) -> Option<i32> {
+    const SIGHUP: i32 = 1;
+    const SIGINT: i32 = 2;
+    const SIGUSR1: i32 = 10;
+    const SIGUSR2: i32 = 12;
+    const SIGTERM: i32 = 15;
+    const SIGRTMIN: i32 = 34;
+    const SIGRTMAX: i32 = 64;
+    Some(match function {
+        "RELOAD" => SIGHUP,
+        "STOP" => SIGTERM,
+        "DATA" => SIGUSR1,
+        "STATS" => SIGUSR2,
+        "STATS_CLEAR" => SIGRTMAX - 1,
+        "JSON" => SIGRTMIN + 2,
+        "TDATA" => SIGRTMAX,
+        "INT" => SIGINT,
+        _ => return None,
+    })
+}

@@ -1,0 +1,125 @@
+//! Command line: keepalived's flags (so unit files and scripts keep working) plus the
+//! keepalived-rs subcommands.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keepalived-rs",
+    version,
+    about = "VRRP and LVS health checking, compatible with keepalived.conf",
+    args_conflicts_with_subcommands = true,
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// keepalived's own options. Those that only make sense for keepalived's multi-process
+/// design are accepted and ignored, so existing unit files and scripts keep working.
+#[derive(Debug, Args, Default)]
+pub struct DaemonArgs {
+    /// Use the specified configuration file (keepalived's -f/--use-file).
+    #[arg(short = 'f', long = "use-file", value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub use_file: PathBuf,
+    /// Check the configuration and exit with keepalived's config-test codes (0 OK, 4 cannot
+    /// run, 5 errors, 6 script security, 2 missing parameter). Messages go to stderr, or to
+    /// FILE with --config-test=FILE.
+    #[arg(short = 't', long = "config-test", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub config_test: Option<String>,
+    /// Print the resolved, typed configuration as JSON and exit.
+    #[arg(long = "dump-conf")]
+    pub dump_conf: bool,
+    /// Select `@ID` configuration lines (default: short host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+    /// Don't fork the daemon process.
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+    /// Log messages to the console (stderr).
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+    /// Detailed log messages.
+    #[arg(short = 'D', long = "log-detail")]
+    pub log_detail: bool,
+    /// Syslog facility: 0-7 (local0-local7), or a facility name.
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY")]
+    pub log_facility: Option<String>,
+    /// Don't log via syslog.
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// Only run the VRRP subsystem.
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp_only: bool,
+    /// Only run the health-checker / LVS subsystem.
+    #[arg(short = 'C', long = "check")]
+    pub check_only: bool,
+    /// Don't run BFD (keepalived-rs has no BFD subsystem; accepted for compatibility).
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
+    /// Force all subsystems to run, even with no configuration for them.
+    #[arg(long = "all")]
+    pub all: bool,
+    /// Don't remove VRRP VIPs and routes on stop.
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+    /// Don't remove IPVS topology on stop.
+    #[arg(short = 'I', long = "dont-release-ipvs")]
+    pub dont_release_ipvs: bool,
+    /// Release VIPs on reload when the instance goes to backup.
+    #[arg(short = 'X', long = "release-vips")]
+    pub release_vips: bool,
+    /// Don't respawn child processes (keepalived-rs is one process; accepted).
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
+    /// Dump the configuration to the log (keepalived's -d).
+    #[arg(short = 'd', long = "dump-conf-log")]
+    pub dump_conf_log: bool,
+    /// Parent process pid file.
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// VRRP child pid file (keepalived-rs writes the daemon's pid there too).
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    pub vrrp_pid_file: Option<PathBuf>,
+    /// Checker child pid file (keepalived-rs writes the daemon's pid there too).
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid_file: Option<PathBuf>,
+    /// BFD child pid file (accepted for compatibility).
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
+    pub bfd_pid_file: Option<PathBuf>,
+    /// Log all interface address changes.
+    #[arg(short = 'a', long = "address-monitoring")]
+    pub address_monitoring: bool,
+    /// Run in the named network namespace.
+    #[arg(short = 's', long = "namespace", value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Refuse to start if any configuration file is missing.
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
+    /// File creation mask (octal).
+    #[arg(short = 'u', long = "umask", value_name = "MASK")]
+    pub umask: Option<String>,
+    /// Print the number of a keepalived signal function (e.g. RELOAD, STOP, DATA, STATS, JSON).
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+    /// Print version and build information.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a configuration (same as -t), printing every problem with file:line:column.
+    Check {
+        #[arg(short = 'f', long = "use-file", value_name = "FILE", default_value = DEFAULT_CONFIG)]
+        file: PathBuf,
+        #[arg(short = 'i', long = "config-id", value_name = "ID")]
+        config_id: Option<String>,
+    },
+}

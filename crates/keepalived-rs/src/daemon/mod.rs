@@ -1,0 +1,264 @@
+//! The daemon: reads the configuration, cleans up after a crashed predecessor, opens the
+//! sockets, and runs the VRRP loop with its helpers (address worker, notifier, script
+//! trackers, link monitor) on one tokio thread until SIGTERM/SIGINT.
+
+pub mod addresses;
+pub mod clock;
+pub mod firewall;
+pub mod journal;
+pub mod notifier;
+pub mod plan;
+pub mod sockets;
+pub mod trackers;
+pub mod vrrp_service;
+
+use crate::cli::DaemonArgs;
+use ka_config::Loaded;
+use ka_net::netlink::Netlink;
+use ka_vrrp::{LinkId, Router};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::mpsc;
+use vrrp_service::{Input, VrrpService};
+
+/// keepalived's exit codes for the daemon.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FATAL: i32 = 1;
+    pub const CONFIG: i32 = 2;
+}
+
+/// Runs the daemon in the foreground; returns the exit code.
+pub fn run(args: &DaemonArgs) -> i32 {
+    let loaded = crate::config_test::load(&args.use_file, args.config_id.clone());
+    for d in &loaded.diagnostics {
+        match d.severity() {
+            ka_config::diag::Severity::Note => crate::debug!("{d}"),
+            ka_config::diag::Severity::Warning => crate::warn!("{d}"),
+            _ => crate::error!("{d}"),
+        }
+    }
+    if loaded.cannot_run() {
+        crate::error!("configuration cannot be run - exiting");
+        return exit::CONFIG;
+    }
+    let pid_files: Vec<std::path::PathBuf> = [&args.pid_file, &args.vrrp_pid_file]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    for f in &pid_files {
+        if let Err(e) = std::fs::write(f, format!("{}\n", std::process::id())) {
+            crate::warn!("cannot write pid file {}: {e}", f.display());
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::error!("cannot start the runtime: {e}");
+            return exit::FATAL;
+        }
+    };
+    let code = runtime.block_on(serve(loaded, args));
+    for f in &pid_files {
+        let _ = std::fs::remove_file(f);
+    }
+    code
+}
+
+async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
+    let config = loaded.config;
+    let netlink = match Netlink::connect() {
+        Ok(n) => n,
+        Err(e) => {
+            crate::error!("{e}");
+            return exit::FATAL;
+        }
+    };
+    let links = match netlink.links().await {
+        Ok(l) => l,
+        Err(e) => {
+            crate::error!("{e}");
+            return exit::FATAL;
+        }
+    };
+    let names = links.iter().map(|l| (l.index, l.name.clone())).collect();
+    let journal = journal::Journal::new(
+        Some(journal::Journal::default_path(config.process.instance.as_deref())),
+        names,
+    );
+    let cleaned = journal.clean_up_previous_run(&netlink, &links).await;
+    if cleaned > 0 {
+        crate::info!("cleaned up {cleaned} objects a previous run left behind");
+    }
+    let addrs = match netlink.addresses().await {
+        Ok(a) => a,
+        Err(e) => {
+            crate::error!("{e}");
+            return exit::FATAL;
+        }
+    };
+    let machine = plan::Machine {
+        links: &links,
+        addresses: &addrs,
+    };
+    let vrrp_plan = match plan::build(&config, &machine) {
+        Ok(p) => p,
+        Err(plan::PlanError(problems)) => {
+            for p in problems {
+                crate::error!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    if args.check_only {
+        crate::info!("-C given: the VRRP subsystem is not started");
+    }
+
+    // keepalived starts every instance as backup: addresses it would own that are already
+    // present (from a crashed run, or added by hand) are removed first.
+    for p in &vrrp_plan.instances {
+        for spec in p.vips.iter().chain(p.excluded_vips.iter()) {
+            if addrs.iter().any(|a| a.index == spec.index && a.addr == spec.addr) {
+                match netlink.del_address(spec).await {
+                    Ok(()) => crate::info!("({}) removed residual VIP {}", p.engine.name, spec.addr),
+                    Err(e) => crate::warn!("({}) {e}", p.engine.name),
+                }
+            }
+        }
+    }
+
+    let sockets = match sockets::Sockets::for_plan(&vrrp_plan, &machine, None) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::error!("{e}");
+            return exit::FATAL;
+        }
+    };
+    let mut link_states: BTreeMap<u32, bool> = BTreeMap::new();
+    for p in &vrrp_plan.instances {
+        for l in links
+            .iter()
+            .filter(|l| l.index == p.ifindex || p.engine.track_links.iter().any(|(t, _)| t.0 == l.index))
+        {
+            link_states.insert(l.index, l.is_up());
+        }
+    }
+
+    let mut router = Router::new(
+        vrrp_plan.instances.iter().map(|p| p.engine.clone()).collect(),
+        vrrp_plan.groups.iter().map(|g| g.engine.clone()).collect(),
+    );
+    let clock = clock::Clock::new();
+    let start = clock.now();
+    for (index, up) in &link_states {
+        router.set_link(start, LinkId(*index), *up);
+    }
+    for (i, (source, sender)) in sockets.sources.iter().zip(&sockets.senders).enumerate() {
+        router.set_source_address(i, *source);
+        if sender.is_none() {
+            // Without a source address the instance cannot advertise: hold it in FAULT.
+            router.set_link(start, LinkId(vrrp_plan.instances[i].ifindex), false);
+        }
+    }
+
+    let macs: HashMap<u32, ka_wire::MacAddr> =
+        links.iter().filter_map(|l| l.mac.map(|m| (l.index, m))).collect();
+    let firewall = firewall::Firewall::setup(vrrp_plan.instances.iter().any(|p| p.no_accept)).await;
+    let worker = addresses::Worker::new(
+        netlink.clone(),
+        vrrp_plan.instances.clone(),
+        macs,
+        journal,
+        firewall,
+        vrrp_plan.garp_interval,
+        vrrp_plan.gna_interval,
+    );
+    let (to_worker, worker_done) = worker.spawn();
+    let (to_notifier, notifier_done) = notifier::spawn(vrrp_plan.notify_fifo.clone());
+    let (to_vrrp, inputs) = mpsc::channel::<Input>(1024);
+    let script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
+    match ka_net::monitor::subscribe() {
+        Ok(mut events) => {
+            let forward = to_vrrp.clone();
+            tokio::spawn(async move {
+                while let Some(e) = events.recv().await {
+                    if forward.send(Input::Net(e)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Err(e) => crate::warn!("interface changes will not be followed: {e}"),
+    }
+    tokio::spawn(forward_sighup(to_vrrp.clone()));
+    drop(to_vrrp);
+
+    crate::info!(
+        "keepalived-rs {} started: {} VRRP instance(s)",
+        env!("CARGO_PKG_VERSION"),
+        vrrp_plan.instances.len()
+    );
+    let reload = vrrp_service::ReloadSource {
+        path: args.use_file.clone(),
+        config_id: args.config_id.clone(),
+    };
+    let mut service = VrrpService::new(
+        clock,
+        router,
+        vrrp_plan,
+        sockets,
+        netlink.clone(),
+        reload,
+        to_worker.clone(),
+        to_notifier,
+        link_states,
+    );
+    service.run(inputs, shutdown_signal()).await;
+    for t in script_tasks {
+        t.abort();
+    }
+    // Let the address worker remove what the shutdown released, then finish.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let _ = to_worker.send(addresses::Command::Flush(done_tx));
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), done_rx).await;
+    drop(to_worker);
+    drop(service);
+    if let Ok(Ok(journal)) = tokio::time::timeout(std::time::Duration::from_secs(5), worker_done).await {
+        if journal.is_empty() {
+            journal.remove_file();
+        } else {
+            journal.save();
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), notifier_done).await;
+    crate::info!("Stopped keepalived-rs");
+    exit::OK
+}
+
+/// Turns each SIGHUP into a reload request.
+async fn forward_sighup(to_vrrp: mpsc::Sender<Input>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        crate::error!("cannot install the SIGHUP handler: reload disabled");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        if to_vrrp.send(Input::Reload).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        crate::error!("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => crate::info!("Stopping (SIGTERM)"),
+        _ = int.recv() => crate::info!("Stopping (SIGINT)"),
+    }
+}

@@ -1,0 +1,487 @@
+//! The VRRP loop: owns the engine and the sockets, feeds the engine packets, timer expiries,
+//! interface and tracker changes, and carries out its actions. Adverts go out from here
+//! directly; address changes and gratuitous ARPs go to the address worker in order;
+//! notifications to the notifier.
+//!
+//! Nothing on the packet path allocates: one receive buffer and one send buffer serve every
+//! packet, and waiting on all sockets at once polls them in place.
+
+use super::addresses;
+use super::clock::Clock;
+use super::notifier::Notification;
+use super::plan::VrrpPlan;
+use super::plan::{self, Machine};
+use super::sockets::Sockets;
+use ka_net::monitor::NetEvent;
+use ka_net::netlink::Netlink;
+use ka_net::vrrp_socket::RecvSocket;
+use ka_vrrp::{Action, LinkId, PacketOutcome, Router, State, TrackerId, TrackerState};
+use ka_wire::rx::{emit_ipv4_advert, Received};
+use ka_wire::vrrp::Family;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::task::Poll;
+use tokio::sync::mpsc;
+
+/// Largest datagram we read: anything longer is truncated and then fails validation.
+const RECV_BUFFER: usize = 65_536;
+/// Packets read per socket wakeup before looking at timers and other sockets again.
+const BURST: usize = 64;
+
+/// Inputs from other tasks.
+#[derive(Debug)]
+pub enum Input {
+    Tracker(TrackerId, TrackerState),
+    Net(NetEvent),
+    /// SIGHUP: read the configuration again.
+    Reload,
+}
+
+/// How to read the configuration again.
+#[derive(Clone, Debug)]
+pub struct ReloadSource {
+    pub path: std::path::PathBuf,
+    pub config_id: Option<String>,
+}
+
+pub struct VrrpService {
+    clock: Clock,
+    pub router: Router,
+    plan: VrrpPlan,
+    sockets: Sockets,
+    netlink: Netlink,
+    /// Where to read the configuration again on SIGHUP.
+    reload: ReloadSource,
+    recv_buf: Box<[u8]>,
+    send_buf: [u8; 4096],
+    addresses: mpsc::UnboundedSender<addresses::Command>,
+    notify: mpsc::UnboundedSender<Notification>,
+    /// Interfaces we care about (instance and tracked), by index.
+    links: BTreeMap<u32, bool>,
+}
+
+impl VrrpService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        clock: Clock,
+        router: Router,
+        plan: VrrpPlan,
+        sockets: Sockets,
+        netlink: Netlink,
+        reload: ReloadSource,
+        addresses: mpsc::UnboundedSender<addresses::Command>,
+        notify: mpsc::UnboundedSender<Notification>,
+        links: BTreeMap<u32, bool>,
+    ) -> VrrpService {
+        VrrpService {
+            clock,
+            router,
+            plan,
+            sockets,
+            netlink,
+            reload,
+            recv_buf: vec![0u8; RECV_BUFFER].into_boxed_slice(),
+            send_buf: [0u8; 4096],
+            addresses,
+            notify,
+            links,
+        }
+    }
+
+    /// Starts the engine and runs until `shutdown` resolves; then stops every instance
+    /// (priority-0 adverts, addresses removed) before returning.
+    pub async fn run(
+        &mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let now = self.clock.now();
+        self.router.start(now);
+        self.drain_actions();
+        let sleep = tokio::time::sleep_until(self.clock.deadline(now));
+        tokio::pin!(sleep);
+        loop {
+            let deadline = self.router.poll_timeout();
+            if let Some(d) = deadline {
+                sleep.as_mut().reset(self.clock.deadline(d));
+            }
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                _ = &mut sleep, if deadline.is_some() => {
+                    let now = self.clock.now();
+                    self.router.handle_timeout(now);
+                    self.drain_actions();
+                }
+                ready = std::future::poll_fn(|cx| poll_any(&self.sockets.recv, cx)) => {
+                    self.read_socket(ready);
+                }
+                Some(input) = inputs.recv() => {
+                    if matches!(input, Input::Reload) {
+                        self.reload().await;
+                    } else {
+                        self.handle_input(input);
+                    }
+                }
+            }
+        }
+        let now = self.clock.now();
+        self.router.shutdown(now);
+        self.drain_actions();
+    }
+
+    /// SIGHUP: reads the configuration again and, if it can run, switches to it. Instances
+    /// are matched as keepalived matches them (VRID, family, interface, unicast or not);
+    /// matched ones keep their state, masters keep their addresses (only what changed is
+    /// added or removed), removed masters send priority 0. A configuration that cannot run
+    /// is refused and the running one stays.
+    async fn reload(&mut self) {
+        crate::info!("Reloading ...");
+        let loaded = crate::config_test::load(&self.reload.path, self.reload.config_id.clone());
+        if loaded.cannot_run() {
+            for d in loaded.blocking_diagnostics() {
+                crate::error!("{d}");
+            }
+            crate::error!("Reload refused: the new configuration cannot be run; keeping the running one");
+            return;
+        }
+        let (links, addrs) = match (self.netlink.links().await, self.netlink.addresses().await) {
+            (Ok(l), Ok(a)) => (l, a),
+            (Err(e), _) | (_, Err(e)) => {
+                crate::error!("Reload refused: {e}");
+                return;
+            }
+        };
+        let machine = Machine {
+            links: &links,
+            addresses: &addrs,
+        };
+        let new_plan = match plan::build(&loaded.config, &machine) {
+            Ok(p) => p,
+            Err(plan::PlanError(problems)) => {
+                for p in problems {
+                    crate::error!("{p}");
+                }
+                crate::error!("Reload refused: keeping the running configuration");
+                return;
+            }
+        };
+        let key = |p: &plan::InstancePlan| (p.engine.vrid, p.family, p.ifindex, p.engine.is_unicast());
+        let kept: Vec<Option<usize>> = new_plan
+            .instances
+            .iter()
+            .map(|n| self.plan.instances.iter().position(|o| key(o) == key(n)))
+            .collect();
+        let now = self.clock.now();
+        for old in 0..self.plan.instances.len() {
+            if !kept.contains(&Some(old)) {
+                crate::info!(
+                    "({}) removed by the new configuration",
+                    self.plan.instances[old].engine.name
+                );
+                self.router.stop_instance(now, old);
+            }
+        }
+        self.drain_actions();
+        // Removals for the old plan are queued; from here the worker uses the new one.
+        let _ = self
+            .addresses
+            .send(addresses::Command::SetPlan(new_plan.instances.clone()));
+        // Masters kept: add and remove only what changed.
+        for (new, old) in kept.iter().enumerate() {
+            let Some(old) = *old else { continue };
+            if self.router.instance(old).is_some_and(|x| x.addresses_installed()) {
+                let _ = self.addresses.send(addresses::Command::Replace {
+                    before: Box::new(self.plan.instances[old].clone()),
+                    after: Box::new(new_plan.instances[new].clone()),
+                });
+            }
+        }
+        let sockets = match Sockets::for_plan(&new_plan, &machine, Some(std::mem::take(&mut self.sockets))) {
+            Ok(s) => s,
+            Err(e) => {
+                crate::error!("Reload incomplete: {e}");
+                return;
+            }
+        };
+        let mut router = Router::new(
+            new_plan.instances.iter().map(|p| p.engine.clone()).collect(),
+            new_plan.groups.iter().map(|g| g.engine.clone()).collect(),
+        );
+        for (i, source) in sockets.sources.iter().enumerate() {
+            router.set_source_address(i, *source);
+        }
+        for p in &new_plan.instances {
+            for l in links
+                .iter()
+                .filter(|l| l.index == p.ifindex || p.engine.track_links.iter().any(|(t, _)| t.0 == l.index))
+            {
+                self.links.entry(l.index).or_insert(l.is_up());
+            }
+        }
+        router.adopt(now, &self.router, &kept);
+        for (i, sender) in sockets.senders.iter().enumerate() {
+            if sender.is_none() {
+                router.set_link(now, LinkId(new_plan.instances[i].ifindex), false);
+            }
+        }
+        self.router = router;
+        self.plan = new_plan;
+        self.sockets = sockets;
+        self.drain_actions();
+        crate::info!("Reload finished: {} VRRP instance(s)", self.plan.instances.len());
+    }
+
+    fn handle_input(&mut self, input: Input) {
+        let now = self.clock.now();
+        match input {
+            Input::Tracker(id, state) => self.router.set_tracker(now, id, state),
+            Input::Net(NetEvent::Link(link)) => {
+                let _ = self.addresses.send(addresses::Command::Link {
+                    ifindex: link.index,
+                    name: link.name.clone(),
+                    mac: link.mac,
+                });
+                if let Some(up) = self.links.get_mut(&link.index) {
+                    if *up != link.is_up() {
+                        *up = link.is_up();
+                        crate::info!("Interface {} {}", link.name, if *up { "up" } else { "down" });
+                        self.router.set_link(now, LinkId(link.index), link.is_up());
+                    }
+                }
+            }
+            Input::Net(NetEvent::LinkRemoved { index }) => {
+                if self.links.insert(index, false) == Some(true) {
+                    self.router.set_link(now, LinkId(index), false);
+                }
+            }
+            Input::Net(NetEvent::AddressRemoved(addr)) => self.address_removed(addr),
+            Input::Net(_) | Input::Reload => {}
+        }
+        self.drain_actions();
+    }
+
+    /// A VIP of a master removed by someone else: put it back, as keepalived restores
+    /// addresses it owns.
+    fn address_removed(&mut self, addr: ka_net::netlink::Address) {
+        for (i, p) in self.plan.instances.iter().enumerate() {
+            let owned = p
+                .vips
+                .iter()
+                .chain(p.excluded_vips.iter())
+                .any(|v| v.addr == addr.addr && v.index == addr.index);
+            let master = self
+                .router
+                .instance(i)
+                .is_some_and(|x| x.state() == State::Master);
+            if owned && master {
+                crate::warn!(
+                    "({}) VIP {} was removed by someone else - adding it back",
+                    p.engine.name,
+                    addr.addr
+                );
+                let _ = self.addresses.send(addresses::Command::Install(i));
+            }
+        }
+    }
+
+    fn read_socket(&mut self, k: usize) {
+        let Some(sock) = self.sockets.recv.get(k) else {
+            return;
+        };
+        let family = sock.family();
+        let link = LinkId(sock.ifindex());
+        let unspecified = match family {
+            Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        for _ in 0..BURST {
+            let meta = match self.sockets.recv[k].try_recv(&mut self.recv_buf) {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    crate::warn!("{e}");
+                    break;
+                }
+            };
+            let len = meta.len.min(self.recv_buf.len());
+            let rx = Received {
+                family,
+                bytes: &self.recv_buf[..len],
+                src: meta.src.unwrap_or(unspecified),
+                dst: meta.dst.unwrap_or(unspecified),
+                hop_limit: meta.hop_limit,
+            };
+            let now = self.clock.now();
+            let outcome = self.router.handle_packet(now, link, &rx);
+            if let PacketOutcome::Dropped {
+                instance: Some(i),
+                reason,
+            } = outcome
+            {
+                if crate::logging::detail() {
+                    let name = self
+                        .router
+                        .instance(i)
+                        .map(|x| x.config.name.as_str())
+                        .unwrap_or("?");
+                    crate::debug!("({name}) advert dropped: {}", reason.as_str());
+                }
+            }
+            self.drain_actions();
+        }
+    }
+
+    fn drain_actions(&mut self) {
+        while let Some(action) = self.router.poll_action() {
+            match action {
+                Action::SendAdvert { instance, priority } => self.send_advert(instance, priority),
+                Action::InstallAddresses { instance } => {
+                    let _ = self.addresses.send(addresses::Command::Install(instance));
+                }
+                Action::RemoveAddresses { instance } => {
+                    let _ = self.addresses.send(addresses::Command::Remove(instance));
+                }
+                Action::SendGratuitous { instance, repeats } => {
+                    let _ = self
+                        .addresses
+                        .send(addresses::Command::Gratuitous { instance, repeats });
+                }
+                Action::StateChanged {
+                    instance,
+                    to,
+                    priority,
+                    ..
+                } => self.state_changed(instance, to, priority),
+                Action::GroupStateChanged { group, to } => {
+                    if let Some(g) = self.plan.groups.get(group) {
+                        crate::info!(
+                            "VRRP_Group({}) Syncing instances to {} state",
+                            g.engine.name,
+                            to.keepalived_name()
+                        );
+                        let _ = self.notify.send(Notification {
+                            kind: "GROUP",
+                            name: g.engine.name.clone(),
+                            state: to,
+                            priority: 0,
+                            scripts: g.notify.clone(),
+                        });
+                    }
+                }
+                Action::PriorityChanged { instance, from, to } => {
+                    crate::info!(
+                        "({}) Changing effective priority from {from} to {to}",
+                        self.name(instance)
+                    );
+                }
+                Action::MasterHeardLowerPriority { instance, priority } => {
+                    crate::info!(
+                        "({}) Received advert with lower priority {priority}, forcing new election",
+                        self.name(instance)
+                    );
+                }
+                Action::OwnerConflict { instance } => {
+                    crate::error!(
+                        "({}) CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, please fix - reducing local priority",
+                        self.name(instance)
+                    );
+                }
+            }
+        }
+    }
+
+    fn name(&self, i: usize) -> &str {
+        self.plan
+            .instances
+            .get(i)
+            .map(|p| p.engine.name.as_str())
+            .unwrap_or("?")
+    }
+
+    fn state_changed(&mut self, i: usize, to: State, priority: u8) {
+        let Some(p) = self.plan.instances.get(i) else {
+            return;
+        };
+        match to {
+            State::Master => crate::info!("({}) Entering MASTER STATE", p.engine.name),
+            State::Backup => crate::info!("({}) Entering BACKUP STATE", p.engine.name),
+            State::Fault => crate::info!("({}) Entering FAULT STATE", p.engine.name),
+            State::Stop => crate::info!("({}) Stopped", p.engine.name),
+            State::Init => {}
+        }
+        let _ = self.notify.send(Notification {
+            kind: "INSTANCE",
+            name: p.engine.name.clone(),
+            state: to,
+            priority,
+            scripts: p.notify.clone(),
+        });
+    }
+
+    fn send_advert(&mut self, i: usize, priority: u8) {
+        let (Some(Some((sock, src))), Some(plan), Some(inst)) = (
+            self.sockets.senders.get(i).copied(),
+            self.plan.instances.get(i),
+            self.router.instance(i),
+        ) else {
+            return;
+        };
+        let Some(socket) = self.sockets.send.get(sock) else {
+            return;
+        };
+        let peers = &inst.config.unicast_peers;
+        let unicast = !peers.is_empty();
+        // Every unicast peer, or the multicast group (no allocation: a chained iterator).
+        let destinations = peers
+            .iter()
+            .map(|p| p.addr)
+            .chain((!unicast).then_some(plan.group));
+        for dst in destinations {
+            let repr = inst.advert(priority);
+            let written = match (src, dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    let ttl = if unicast {
+                        plan.unicast_ttl
+                    } else {
+                        ka_wire::vrrp::TTL
+                    };
+                    emit_ipv4_advert(
+                        &mut self.send_buf,
+                        &repr,
+                        s,
+                        d,
+                        ttl,
+                        0,
+                        inst.config.v3_checksum_as_v2,
+                    )
+                }
+                _ => inst.encode_advert(priority, &mut self.send_buf, src, dst),
+            };
+            match written {
+                Ok(n) => {
+                    if let Err(e) = socket.send(&self.send_buf[..n], dst) {
+                        crate::warn!("({}) send advert error: {e}", plan.engine.name);
+                    }
+                }
+                Err(e) => crate::error!("({}) cannot encode advert: {e}", plan.engine.name),
+            }
+        }
+    }
+}
+
+/// Ready when any socket may have a packet; yields its index.
+fn poll_any(sockets: &[RecvSocket], cx: &mut std::task::Context<'_>) -> Poll<usize> {
+    for (k, s) in sockets.iter().enumerate() {
+        match s.poll_readable(cx) {
+            Poll::Ready(Ok(())) => return Poll::Ready(k),
+            Poll::Ready(Err(e)) => {
+                crate::warn!("{e}");
+                return Poll::Ready(k);
+            }
+            Poll::Pending => {}
+        }
+    }
+    Poll::Pending
+}

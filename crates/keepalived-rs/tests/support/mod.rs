@@ -1,0 +1,195 @@
+//! Shared helpers for the integration tests: tool checks, network namespaces that clean up
+//! after themselves (even when a test panics), and running commands with a time limit.
+
+#![allow(dead_code)]
+
+pub mod topology;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// True when the test can run: root and every tool present. Otherwise prints a loud skip
+/// message, or panics when KA_REQUIRE_TOOLS is set (as in CI).
+pub fn can_run(test: &str, tools: &[&str]) -> bool {
+    let mut missing: Vec<String> = Vec::new();
+    if !is_root() {
+        missing.push("root privileges".into());
+    }
+    for t in tools {
+        if !tool_exists(t) {
+            missing.push(format!("the `{t}` command"));
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("{test}: needs {}", missing.join(", "));
+    if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+        panic!("{msg} (KA_REQUIRE_TOOLS is set, so this is a failure)");
+    }
+    eprintln!("\n*** SKIPPED {msg} — run tools/test-all.sh as root to install and run everything ***\n");
+    false
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+pub fn tool_exists(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+        || Path::new("/usr/sbin").join(name).is_file()
+        || Path::new("/sbin").join(name).is_file()
+}
+
+/// The keepalived-rs binary built for this test run.
+pub fn our_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_keepalived-rs"))
+}
+
+/// ../shared beside the checkout (CI has it); None with a loud message when missing.
+pub fn shared_dir(test: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if dir.is_dir() {
+        return Some(dir.canonicalize().unwrap_or(dir));
+    }
+    let msg = format!("{test}: ../shared (seed cluster and keepalived samples) is not beside the checkout");
+    if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("\n*** SKIPPED {msg} ***\n");
+    None
+}
+
+/// Runs a command to completion with a time limit; kills it if it overruns.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().expect("collect output"),
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("collect output");
+                panic!(
+                    "command {cmd:?} ran over {limit:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("wait: {e}"),
+        }
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A short name unique to this process and call, usable for namespaces and links (≤ 15).
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}{n}", std::process::id() % 100_000)
+}
+
+/// A network namespace owned by the test: deleted, with every process in it killed, on drop.
+pub struct Netns {
+    pub name: String,
+    children: Vec<Child>,
+}
+
+impl Netns {
+    pub fn new(prefix: &str) -> Netns {
+        let name = unique(prefix);
+        ip(&["netns", "add", &name]);
+        let ns = Netns {
+            name,
+            children: Vec::new(),
+        };
+        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Adds an interface named `ifname` (one end of a veth pair; the other end stays in the
+    /// namespace too, under a generated name) and brings it up.
+    pub fn add_dummy_like(&self, ifname: &str) {
+        let peer = unique("pv");
+        ip(&[
+            "link", "add", ifname, "netns", &self.name, "type", "veth", "peer", "name", &peer, "netns",
+            &self.name,
+        ]);
+        self.exec_ok(&["ip", "link", "set", ifname, "up"]);
+        self.exec_ok(&["ip", "link", "set", &peer, "up"]);
+    }
+
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let mut c = self.command(args[0]);
+        c.args(&args[1..]);
+        run_with_timeout(&mut c, Duration::from_secs(60))
+    }
+
+    pub fn exec_ok(&self, args: &[&str]) -> String {
+        let out = self.exec(args);
+        assert!(
+            out.status.success(),
+            "{args:?} in {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts a long-running process in the namespace; it is killed when the namespace drops.
+    pub fn spawn(&mut self, args: &[&str]) -> u32 {
+        let mut c = self.command(args[0]);
+        c.args(&args[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = c.spawn().expect("spawn in netns");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}

@@ -1,0 +1,361 @@
+//! The daemon on a LAN of network namespaces, against itself and against real keepalived
+//! 2.2.7 in both roles: who holds the VIP after start, SIGKILL of the master, restart
+//! (preemption), SIGTERM (priority 0); every VRRP frame checked with tshark.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
+mod support;
+
+use std::time::Duration;
+use support::topology::{host_v4, tshark_announcements, tshark_vrrp, wait_for, Impl, Lan};
+
+#[derive(Clone, Copy, Debug)]
+struct Scenario {
+    name: &'static str,
+    vrid: u8,
+    version: u8,
+    ipv6: bool,
+    unicast: bool,
+    /// advert_int as written.
+    advert: &'static str,
+    /// Master_Down plus a margin for process start and scheduling, in ms.
+    takeover_ms: u64,
+}
+
+const V2_SEED: Scenario = Scenario {
+    name: "v2-pass",
+    vrid: 51,
+    version: 2,
+    ipv6: false,
+    unicast: false,
+    advert: "1",
+    takeover_ms: 6000,
+};
+const V3_V4: Scenario = Scenario {
+    name: "v3-ipv4",
+    vrid: 52,
+    version: 3,
+    ipv6: false,
+    unicast: false,
+    advert: "0.1",
+    takeover_ms: 2500,
+};
+const V3_V6: Scenario = Scenario {
+    name: "v3-ipv6",
+    vrid: 53,
+    version: 3,
+    ipv6: true,
+    unicast: false,
+    advert: "0.1",
+    takeover_ms: 2500,
+};
+const V3_UNICAST: Scenario = Scenario {
+    name: "v3-unicast",
+    vrid: 54,
+    version: 3,
+    ipv6: false,
+    unicast: true,
+    advert: "0.1",
+    takeover_ms: 2500,
+};
+
+impl Scenario {
+    fn vip(&self) -> &'static str {
+        if self.ipv6 {
+            "2001:db8::99"
+        } else {
+            "192.0.2.99"
+        }
+    }
+
+    /// A configuration for host `me` with `priority`, peering with host `peer`.
+    fn config(&self, me: usize, peer: usize, priority: u8, extra: &str) -> String {
+        let state = if priority > 100 { "MASTER" } else { "BACKUP" };
+        let auth = if self.version == 2 {
+            // The seed's authentication block.
+            "    authentication {\n        auth_type PASS\n        auth_pass keepsync\n    }\n"
+        } else {
+            ""
+        };
+        let unicast = if self.unicast {
+            format!(
+                "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
+                host_v4(me),
+                host_v4(peer)
+            )
+        } else {
+            String::new()
+        };
+        let prefix = if self.ipv6 { 64 } else { 24 };
+        format!(
+            "global_defs {{\n    router_id host{me}\n}}\nvrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id {}\n    version {}\n    priority {priority}\n    advert_int {}\n{auth}{unicast}{extra}    virtual_ipaddress {{\n        {}/{prefix}\n    }}\n}}\n",
+            self.vrid,
+            self.version,
+            self.advert,
+            self.vip()
+        )
+    }
+}
+
+fn pid_to_kill(lan: &Lan, pid: u32, which: Impl) -> Vec<u32> {
+    match which {
+        // A crash of keepalived is its VRRP child dying, then the parent: killing only the
+        // parent makes the child stop gracefully (it gets SIGTERM from PDEATHSIG).
+        Impl::Keepalived => vec![lan.vrrp_pid(pid, which), pid],
+        Impl::Ours => vec![pid],
+    }
+}
+
+/// The whole story for one scenario and pair of implementations: `first` runs the
+/// higher-priority node on host 0, `second` the lower one on host 1.
+fn failover_story(s: Scenario, first: Impl, second: Impl) {
+    let label = format!("{} {first:?}(master) vs {second:?}(backup)", s.name);
+    let mut lan = Lan::new(2);
+    let pcap = lan.start_capture(s.name);
+    let vip = s.vip();
+    let take = Duration::from_millis(s.takeover_ms);
+    let a = lan.start(0, first, &s.config(0, 1, 150, ""));
+    let _b = lan.start(1, second, &s.config(1, 0, 100, ""));
+
+    // 1. After start exactly one node holds the VIP: the higher priority.
+    assert!(
+        wait_for(take, || lan.holders(vip) == vec![0]),
+        "{label}: start: holders {:?}\n{}",
+        lan.holders(vip),
+        lan.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        lan.holders(vip),
+        vec![0],
+        "{label}: still one master after settling\n{}",
+        lan.logs()
+    );
+
+    // 2. SIGKILL of the master: the backup takes the VIP (the dead node keeps its copy).
+    for pid in pid_to_kill(&lan, a, first) {
+        lan.signal(pid, "KILL");
+    }
+    assert!(
+        wait_for(take, || lan.holds(1, vip)),
+        "{label}: after SIGKILL the backup should hold the VIP\n{}",
+        lan.logs()
+    );
+
+    // 3. The master comes back: it cleans up what its crash left and preempts.
+    let a = lan.start(0, first, &s.config(0, 1, 150, ""));
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "{label}: restart should preempt: holders {:?}\n{}",
+        lan.holders(vip),
+        lan.logs()
+    );
+
+    // 4. SIGTERM: priority 0, the backup takes over after its skew, the master releases.
+    lan.signal(a, "TERM");
+    assert!(
+        wait_for(take, || lan.holders(vip) == vec![1]),
+        "{label}: SIGTERM: holders {:?}\n{}",
+        lan.holders(vip),
+        lan.logs()
+    );
+    assert!(
+        lan.wait_exit(a, Duration::from_secs(5)),
+        "{label}: SIGTERM should end the master"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    lan.stop_capture();
+
+    // Every VRRP frame decodes with a good checksum, nothing malformed, and the new master
+    // announced the VIP (gratuitous ARP / unsolicited NA from host 1's MAC).
+    let frames = tshark_vrrp(&pcap);
+    assert!(
+        frames.len() >= 5,
+        "{label}: only {} VRRP frames captured",
+        frames.len()
+    );
+    for f in &frames {
+        assert_eq!(f.2, "1", "{label}: checksum status of {f:?}");
+        assert!(!f.3, "{label}: malformed frame {f:?}");
+    }
+    assert!(
+        frames.iter().any(|f| f.1 == 0),
+        "{label}: a priority-0 advert was sent on SIGTERM"
+    );
+    let announcements = tshark_announcements(&pcap);
+    assert!(
+        announcements.iter().any(|m| m == "02:00:00:00:00:12"),
+        "{label}: no GARP/NA from the new master: {announcements:?}"
+    );
+}
+
+fn can_run(name: &str) -> bool {
+    support::can_run(name, &["ip", "keepalived", "tcpdump", "tshark"])
+}
+
+#[test]
+fn v2_pass_seed_instance() {
+    if !can_run("v2_pass_seed_instance") {
+        return;
+    }
+    failover_story(V2_SEED, Impl::Ours, Impl::Ours);
+    failover_story(V2_SEED, Impl::Ours, Impl::Keepalived);
+    failover_story(V2_SEED, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn v3_ipv4() {
+    if !can_run("v3_ipv4") {
+        return;
+    }
+    failover_story(V3_V4, Impl::Ours, Impl::Ours);
+    failover_story(V3_V4, Impl::Ours, Impl::Keepalived);
+    failover_story(V3_V4, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn v3_ipv6() {
+    if !can_run("v3_ipv6") {
+        return;
+    }
+    failover_story(V3_V6, Impl::Ours, Impl::Ours);
+    failover_story(V3_V6, Impl::Ours, Impl::Keepalived);
+    failover_story(V3_V6, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn v3_unicast() {
+    if !can_run("v3_unicast") {
+        return;
+    }
+    failover_story(V3_UNICAST, Impl::Ours, Impl::Ours);
+    failover_story(V3_UNICAST, Impl::Ours, Impl::Keepalived);
+    failover_story(V3_UNICAST, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn nopreempt_keeps_the_running_master() {
+    if !can_run("nopreempt_keeps_the_running_master") {
+        return;
+    }
+    for (first, second) in [(Impl::Ours, Impl::Keepalived), (Impl::Keepalived, Impl::Ours)] {
+        let s = V3_V4;
+        let mut lan = Lan::new(2);
+        let vip = s.vip();
+        let take = Duration::from_millis(s.takeover_ms);
+        // Host 1 starts alone and becomes master.
+        lan.start(1, second, &s.config(1, 0, 100, ""));
+        assert!(
+            wait_for(take, || lan.holders(vip) == vec![1]),
+            "{first:?}/{second:?}\n{}",
+            lan.logs()
+        );
+        // Host 0 has a higher priority but nopreempt (which needs state BACKUP).
+        let cfg = s
+            .config(0, 1, 150, "    nopreempt\n")
+            .replace("state MASTER", "state BACKUP");
+        lan.start(0, first, &cfg);
+        std::thread::sleep(take);
+        assert_eq!(
+            lan.holders(vip),
+            vec![1],
+            "{first:?} with nopreempt must not preempt\n{}",
+            lan.logs()
+        );
+    }
+}
+
+#[test]
+fn track_script_failure_hands_over_and_interface_down_means_fault() {
+    if !can_run("track_script_failure_hands_over") {
+        return;
+    }
+    let s = V3_V4;
+    let mut lan = Lan::new(2);
+    let vip = s.vip();
+    let take = Duration::from_millis(s.takeover_ms);
+    let flag = lan.dir.join("healthy");
+    std::fs::write(&flag, "ok").unwrap();
+    let script = format!(
+        "vrrp_script chk {{\n    script \"/bin/test -e {}\"\n    interval 0.2\n    weight -60\n}}\n",
+        flag.display()
+    );
+    let cfg = s.config(0, 1, 150, "    track_script {\n        chk\n    }\n");
+    let cfg = cfg.replacen("vrrp_instance", &format!("{script}vrrp_instance"), 1);
+    lan.start(0, Impl::Ours, &cfg);
+    lan.start(1, Impl::Keepalived, &s.config(1, 0, 100, ""));
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "{}",
+        lan.logs()
+    );
+    // The script fails: priority 150 - 60 = 90 < 100, the peer preempts.
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![1]),
+        "script failure should hand over\n{}",
+        lan.logs()
+    );
+    // It recovers: back to 150, we preempt again.
+    std::fs::write(&flag, "ok").unwrap();
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "script recovery should take back\n{}",
+        lan.logs()
+    );
+    // Our interface goes down: FAULT, the VIP leaves us, the peer takes over.
+    lan.hosts[0].exec_ok(&["ip", "link", "set", "eth0", "down"]);
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![1]),
+        "interface down should mean FAULT\n{}",
+        lan.logs()
+    );
+    assert!(lan.logs().contains("Entering FAULT STATE"), "{}", lan.logs());
+}
+
+#[test]
+fn reload_keeps_state_and_refuses_a_broken_file() {
+    if !can_run("reload_keeps_state") {
+        return;
+    }
+    let s = V3_V4;
+    let mut lan = Lan::new(2);
+    let vip = s.vip();
+    let take = Duration::from_millis(s.takeover_ms);
+    let cfg = s.config(0, 1, 150, "");
+    let a = lan.start(0, Impl::Ours, &cfg);
+    lan.start(1, Impl::Keepalived, &s.config(1, 0, 100, ""));
+    assert!(wait_for(take, || lan.holders(vip) == vec![0]), "{}", lan.logs());
+    let log = lan.dir.join("h0-0.log");
+    let entered = |l: &str| l.matches("Entering").count();
+    let before = entered(&std::fs::read_to_string(&log).unwrap());
+    // Same file: no transition.
+    lan.signal(a, "HUP");
+    assert!(wait_for(Duration::from_secs(5), || std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("Reload finished")));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        entered(&std::fs::read_to_string(&log).unwrap()),
+        before,
+        "unchanged reload: no transition"
+    );
+    assert_eq!(lan.holders(vip), vec![0]);
+    // A broken file: refused, nothing changes.
+    std::fs::write(
+        lan.dir.join("h0-0.conf"),
+        format!("{cfg}vrrp_instance BROKEN {{\n    virtual_router_id\n"),
+    )
+    .unwrap();
+    lan.signal(a, "HUP");
+    assert!(
+        wait_for(Duration::from_secs(5), || std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("Reload refused")),
+        "{}",
+        lan.logs()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(entered(&std::fs::read_to_string(&log).unwrap()), before);
+    assert_eq!(lan.holders(vip), vec![0]);
+}
