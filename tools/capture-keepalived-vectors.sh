@@ -60,7 +60,7 @@ global_defs {
 }
 $body
 CONF
-    ip netns exec "$LAN" tcpdump -i br0 -U -s 0 -w "$WORK/$name.pcap" 2>/dev/null &
+    ip netns exec "$LAN" tcpdump -i br0 --immediate-mode -U -s 0 -w "$WORK/$name.pcap" 2>/dev/null &
     local tp=$!; PIDS+=("$tp")
     sleep 0.5
     ip netns exec "$NODE" keepalived -n -l -P -f "$WORK/$name.conf" \

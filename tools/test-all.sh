@@ -1,0 +1,53 @@
+#!/bin/bash
+# The whole test suite, from a fresh Debian machine, as root. .ci/run runs this script.
+#
+# 1. installs what the tests use (Debian packages: keepalived 2.2.7 to compare with, tshark,
+#    tcpdump, nftables, iproute2, nginx, ...);
+# 2. builds the workspace once (debug profile, all targets);
+# 3. runs formatting and lint checks, then every test. Tests that need root, network
+#    namespaces or a tool fail loudly here instead of skipping (KA_REQUIRE_TOOLS=1).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tools/test-all.sh: run as root (the suite builds network namespaces)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+PACKAGES=(keepalived tshark tcpdump nftables iproute2 procps nginx-light curl ca-certificates
+          build-essential pkg-config)
+missing=()
+for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing: ${missing[*]}"
+    apt-get update -qq
+    # tshark asks whether non-root users may capture; the default answer is fine.
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The Debian keepalived service must not run beside the tests.
+systemctl disable --now keepalived >/dev/null 2>&1 || true
+
+if ! command -v cargo >/dev/null; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "== installing Rust with rustup (needs Rust >= 1.85)"
+        curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+fi
+
+echo "== build (once, reused by every step)"
+cargo build --workspace --all-targets --locked
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests"
+export KA_REQUIRE_TOOLS=1
+# Namespace tests create their own uniquely named namespaces and clean up; running test
+# binaries one at a time keeps timing-sensitive VRRP tests away from CPU contention.
+cargo test --workspace --locked -- --test-threads=2
+echo "== all tests passed"
