@@ -134,14 +134,28 @@ pub mod fuzzing {
 
     /// Feeds arbitrary bytes to every decoder. Must never panic.
     pub fn decode_everything(data: &[u8]) {
-        let Some((&selector, bytes)) = data.split_first() else { return };
-        let family = if selector & 1 == 0 { Family::Ipv4 } else { Family::Ipv6 };
-        let version = if selector & 2 == 0 { Version::V2 } else { Version::V3 };
+        let Some((&selector, bytes)) = data.split_first() else {
+            return;
+        };
+        let family = if selector & 1 == 0 {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        };
+        let version = if selector & 2 == 0 {
+            Version::V2
+        } else {
+            Version::V3
+        };
         let vips = [192, 0, 2, 99];
         let want = rx::Expectations {
             family,
             version,
-            auth_type: if selector & 4 == 0 { AuthType::None } else { AuthType::Pass },
+            auth_type: if selector & 4 == 0 {
+                AuthType::None
+            } else {
+                AuthType::Pass
+            },
             auth_data: *b"keepsync",
             interval: Centiseconds::ONE_SECOND,
             v3_checksum_as_v2: selector & 8 != 0,
@@ -181,8 +195,12 @@ pub mod fuzzing {
                 let mut out = [0u8; 4200];
                 let mode = crate::vrrp::ChecksumMode::Plain;
                 if let Ok(n) = repr.emit(&mut out, mode) {
-                    let again = crate::vrrp::Packet::new_checked(&out[..n], family).map(|q| crate::vrrp::Repr::parse(&q).ok());
-                    assert!(matches!(again, Ok(Some(r)) if r == repr), "decode/encode round trip differs");
+                    let again = crate::vrrp::Packet::new_checked(&out[..n], family)
+                        .map(|q| crate::vrrp::Repr::parse(&q).ok());
+                    assert!(
+                        matches!(again, Ok(Some(r)) if r == repr),
+                        "decode/encode round trip differs"
+                    );
                 }
             }
         }
