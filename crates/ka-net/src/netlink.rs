@@ -11,7 +11,7 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode, State as OperState,
+    InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State as OperState,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteNextHop, RouteProtocol, RouteScope,
@@ -20,6 +20,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage, RulePortRange, RuleUidRange};
 use netlink_packet_route::{AddressFamily, IpProtocol, RouteNetlinkMessage};
 use std::net::{IpAddr, Ipv4Addr};
+
+pub use netlink_packet_route::link::MacVlanMode;
 
 /// An interface as the kernel reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

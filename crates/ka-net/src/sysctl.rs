@@ -5,8 +5,14 @@
 use crate::{Context, Result};
 use std::path::PathBuf;
 
+/// `net.ipv4.ip_forward` or, when a component (an interface name) contains dots,
+/// `net/ipv4/conf/vrrp.51/arp_ignore`.
 fn path(name: &str) -> PathBuf {
-    PathBuf::from("/proc/sys").join(name.replace('.', "/"))
+    if name.contains('/') {
+        PathBuf::from("/proc/sys").join(name)
+    } else {
+        PathBuf::from("/proc/sys").join(name.replace('.', "/"))
+    }
 }
 
 pub fn read(name: &str) -> Result<String> {

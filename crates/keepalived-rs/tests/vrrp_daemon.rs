@@ -359,3 +359,65 @@ fn reload_keeps_state_and_refuses_a_broken_file() {
     assert_eq!(entered(&std::fs::read_to_string(&log).unwrap()), before);
     assert_eq!(lan.holders(vip), vec![0]);
 }
+
+#[test]
+fn use_vmac_interoperates_and_is_removed_on_stop() {
+    if !can_run("use_vmac_interoperates") {
+        return;
+    }
+    let s = V3_V4;
+    let mut lan = Lan::new(2);
+    let pcap = lan.start_capture("vmac");
+    let vip = s.vip();
+    let take = Duration::from_millis(s.takeover_ms);
+    let vmac = "    use_vmac\n";
+    let a = lan.start(0, Impl::Ours, &s.config(0, 1, 150, vmac));
+    lan.start(1, Impl::Keepalived, &s.config(1, 0, 100, vmac));
+    assert!(wait_for(take * 2, || lan.holders(vip) == vec![0]), "{}", lan.logs());
+    // The VIP sits on vrrp.52, whose MAC is the VRRP virtual MAC for VRID 52.
+    let link = lan.hosts[0].exec_ok(&["ip", "-o", "link", "show", "vrrp.52"]);
+    assert!(link.contains("00:00:5e:00:01:34"), "{link}");
+    let addrs = lan.hosts[0].exec_ok(&["ip", "-o", "addr", "show", "dev", "vrrp.52"]);
+    assert!(addrs.contains(vip), "{addrs}");
+    let arp_ignore = lan.hosts[0].exec_ok(&["cat", "/proc/sys/net/ipv4/conf/vrrp.52/arp_ignore"]);
+    assert_eq!(arp_ignore.trim(), "1");
+    lan.signal(a, "TERM");
+    assert!(wait_for(take, || lan.holders(vip) == vec![1]), "{}", lan.logs());
+    assert!(lan.wait_exit(a, Duration::from_secs(5)));
+    // Our VMAC is gone and the parent's sysctls are back to what they were.
+    let links = lan.hosts[0].exec_ok(&["ip", "-o", "link", "show"]);
+    assert!(!links.contains("vrrp.52"), "{links}");
+    let arp_filter = lan.hosts[0].exec_ok(&["cat", "/proc/sys/net/ipv4/conf/eth0/arp_filter"]);
+    assert_eq!(arp_filter.trim(), "0");
+    std::thread::sleep(Duration::from_millis(300));
+    lan.stop_capture();
+    // Adverts and gratuitous ARPs of both nodes came from the virtual MAC.
+    let announcements = tshark_announcements(&pcap);
+    assert!(!announcements.is_empty() && announcements.iter().all(|m| m == "00:00:5e:00:01:34"), "{announcements:?}");
+}
+
+#[test]
+fn seed_configs_fail_over_as_the_article_describes() {
+    if !can_run("seed_configs_fail_over") {
+        return;
+    }
+    // The seed cluster's two configurations as shipped in examples/seed (addresses moved to
+    // 192.0.2.0/24), on hosts whose interface is enp0s3 as in the article.
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed");
+    let master = std::fs::read_to_string(examples.join("master.conf")).unwrap();
+    let backup = std::fs::read_to_string(examples.join("backup.conf")).unwrap();
+    let mut lan = Lan::with_ifname(2, "enp0s3");
+    let vip = "192.0.2.99";
+    // advert_int 1 s, priorities 101/100: Master_Down 3.6 s plus start-up.
+    let take = Duration::from_secs(6);
+    let a = lan.start(0, Impl::Ours, &master);
+    lan.start(1, Impl::Ours, &backup);
+    assert!(wait_for(take, || lan.holders(vip) == vec![0]), "the master holds the VIP\n{}", lan.logs());
+    lan.signal(a, "KILL");
+    assert!(wait_for(take, || lan.holds(1, vip)), "the backup takes over when the master dies\n{}", lan.logs());
+    lan.start(0, Impl::Ours, &master);
+    assert!(wait_for(take * 2, || lan.holders(vip) == vec![0]), "the master takes it back\n{}", lan.logs());
+    // vrrp_strict: the master is not the address owner, so the VIP is in no_accept mode.
+    let rules = lan.hosts[0].exec_ok(&["nft", "list", "set", "ip", "keepalived_rs", "vips"]);
+    assert!(rules.contains(vip), "{rules}");
+}

@@ -19,6 +19,9 @@ struct Entries {
     addresses: Vec<AddressSpec>,
     routes: Vec<RouteSpec>,
     rules: Vec<RuleSpec>,
+    /// VMAC interfaces (`use_vmac`) we created.
+    #[serde(default)]
+    vmacs: Vec<String>,
 }
 
 pub struct Journal {
@@ -96,8 +99,21 @@ impl Journal {
         self.entries.rules.retain(|r| r != spec);
     }
 
+    pub fn record_vmac(&mut self, name: &str) {
+        if !self.entries.vmacs.iter().any(|v| v == name) {
+            self.entries.vmacs.push(name.to_string());
+        }
+    }
+
+    pub fn forget_vmacs(&mut self) {
+        self.entries.vmacs.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.entries.addresses.is_empty() && self.entries.routes.is_empty() && self.entries.rules.is_empty()
+        self.entries.addresses.is_empty()
+            && self.entries.routes.is_empty()
+            && self.entries.rules.is_empty()
+            && self.entries.vmacs.is_empty()
     }
 
     /// Writes the journal atomically (write, then rename over); a failure is logged.
@@ -148,6 +164,7 @@ impl Journal {
                 removed += 1;
             }
         }
+        super::vmac::remove_leftovers(netlink, &old.vmacs).await;
         for a in old.addresses.iter().filter(|a| same_link(a.index)) {
             if netlink.del_address(a).await.is_ok() {
                 crate::info!(

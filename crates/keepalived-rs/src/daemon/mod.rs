@@ -10,6 +10,7 @@ pub mod notifier;
 pub mod plan;
 pub mod sockets;
 pub mod trackers;
+pub mod vmac;
 pub mod vrrp_service;
 
 use crate::cli::DaemonArgs;
@@ -101,7 +102,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         links: &links,
         addresses: &addrs,
     };
-    let vrrp_plan = match plan::build(&config, &machine) {
+    let mut vrrp_plan = match plan::build(&config, &machine) {
         Ok(p) => p,
         Err(plan::PlanError(problems)) => {
             for p in problems {
@@ -127,6 +128,35 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         }
     }
 
+    // VMACs first: instances using one advertise and hold their VIPs on it.
+    let mut journal = journal;
+    let mut vmacs = vmac::Vmacs::default();
+    let wanted: Vec<vmac::VmacPlan> = vrrp_plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
+    let (links, addrs) = if wanted.is_empty() {
+        (links, addrs)
+    } else {
+        match vmacs.create(&netlink, &wanted).await {
+            Ok(created) => vrrp_plan.attach_vmacs(&created),
+            Err(e) => {
+                crate::error!("use_vmac: {e}");
+                vmacs.remove(&netlink).await;
+                return exit::FATAL;
+            }
+        }
+        for name in vmacs.created() {
+            journal.record_vmac(name);
+        }
+        journal.save();
+        match (netlink.links().await, netlink.addresses().await) {
+            (Ok(l), Ok(a)) => (l, a),
+            (Err(e), _) | (_, Err(e)) => {
+                crate::error!("{e}");
+                vmacs.remove(&netlink).await;
+                return exit::FATAL;
+            }
+        }
+    };
+    let machine = plan::Machine { links: &links, addresses: &addrs };
     let sockets = match sockets::Sockets::for_plan(&vrrp_plan, &machine, None) {
         Ok(s) => s,
         Err(e) => {
@@ -212,6 +242,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         to_worker.clone(),
         to_notifier,
         link_states,
+        vmacs,
     );
     service.run(inputs, shutdown_signal()).await;
     for t in script_tasks {
@@ -222,8 +253,11 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     let _ = to_worker.send(addresses::Command::Flush(done_tx));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), done_rx).await;
     drop(to_worker);
+    let mut vmacs = std::mem::take(&mut service.vmacs);
     drop(service);
-    if let Ok(Ok(journal)) = tokio::time::timeout(std::time::Duration::from_secs(5), worker_done).await {
+    if let Ok(Ok(mut journal)) = tokio::time::timeout(std::time::Duration::from_secs(5), worker_done).await {
+        vmacs.remove(&netlink).await;
+        journal.forget_vmacs();
         if journal.is_empty() {
             journal.remove_file();
         } else {

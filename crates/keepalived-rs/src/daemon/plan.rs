@@ -43,6 +43,12 @@ pub struct InstancePlan {
     /// `no_accept` (the default under `vrrp_strict` for non-owners): while master, traffic
     /// to the VIPs is dropped.
     pub no_accept: bool,
+    /// `use_vmac`: the macvlan to create; until [`VrrpPlan::attach_vmacs`], VIPs meant for it
+    /// carry interface index 0.
+    pub vmac: Option<super::vmac::VmacPlan>,
+    /// Where the advert source address comes from (the parent for an IPv4 VMAC, which has no
+    /// IPv4 address of its own).
+    pub source_ifindex: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -181,13 +187,22 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
             ));
             continue;
         }
-        if inst.use_vmac.is_some() || inst.use_ipvlan.is_some() {
-            problems.push(format!(
-                "({}) use_vmac/use_ipvlan are not supported by this keepalived-rs build yet",
-                inst.name
-            ));
+        if inst.use_ipvlan.is_some() {
+            problems.push(format!("({}) use_ipvlan is not supported by keepalived-rs yet", inst.name));
             continue;
         }
+        let vmac = inst.use_vmac.as_ref().map(|v| super::vmac::VmacPlan {
+            name: v.ifname.clone().unwrap_or_else(|| {
+                vmac_name(global.vmac_prefix.as_deref().unwrap_or("vrrp"), inst.virtual_router_id, family, &instances)
+            }),
+            mac: ka_wire::MacAddr(
+                v.mac.unwrap_or(ka_wire::MacAddr::vrrp_virtual(inst.virtual_router_id, family == Family::Ipv6).0),
+            ),
+            parent: ifindex,
+            parent_name: ifname.clone(),
+            ipv6: family == Family::Ipv6,
+            xmit_base: inst.vmac_xmit_base,
+        });
         let mut engine = ka_vrrp::InstanceConfig::new(
             inst.name.clone(),
             inst.virtual_router_id,
@@ -276,6 +291,8 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
                 .filter_map(|v| {
                     let index = match &v.dev {
                         Some(dev) => machine.index(dev),
+                        // On the VMAC, once it exists.
+                        None if vmac.is_some() => Some(0),
                         None => Some(ifindex),
                     };
                     match index {
@@ -323,6 +340,8 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
                 any: inst.notify.clone(),
             },
             no_accept: inst.accept == Some(false) && inst.priority != 255,
+            vmac,
+            source_ifindex: ifindex,
         });
     }
     let mut groups = Vec::new();
@@ -370,6 +389,56 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
 }
 
 use std::time::Duration;
+
+/// keepalived's VMAC name: `PREFIX.VRID`, or for a second instance with the same VRID
+/// `PREFIX6.VRID` (IPv6 first) / `PREFIX1.VRID`, ... (its `create_vmac_name`).
+fn vmac_name(prefix: &str, vrid: u8, family: Family, taken: &[InstancePlan]) -> String {
+    let used = |n: &str| taken.iter().any(|p| p.vmac.as_ref().is_some_and(|v| v.name == n));
+    let mut name = truncate_ifname(format!("{prefix}.{vrid}"));
+    let mut num: u32 = 0;
+    while used(&name) {
+        num = match (family, num) {
+            (Family::Ipv6, 0) => 6,
+            (Family::Ipv6, 6) => 1,
+            (Family::Ipv6, n) if n + 1 == 6 => 7,
+            (_, n) => n + 1,
+        };
+        name = truncate_ifname(format!("{prefix}{num}.{vrid}"));
+    }
+    name
+}
+
+/// Interface names are at most 15 bytes.
+fn truncate_ifname(mut name: String) -> String {
+    while name.len() > 15 {
+        name.remove(0);
+    }
+    name
+}
+
+impl VrrpPlan {
+    /// Puts the instances that use a VMAC on it, now that it exists: adverts, VIPs without
+    /// `dev`, and (IPv6) the advert source.
+    pub fn attach_vmacs(&mut self, created: &[(String, u32)]) {
+        for p in &mut self.instances {
+            let Some(v) = &p.vmac else { continue };
+            let Some((_, index)) = created.iter().find(|(n, _)| *n == v.name) else { continue };
+            for spec in p.vips.iter_mut().chain(p.excluded_vips.iter_mut()) {
+                if spec.index == 0 {
+                    spec.index = *index;
+                }
+            }
+            if !v.xmit_base {
+                p.ifindex = *index;
+                p.ifname = v.name.clone();
+                p.engine.link = ka_vrrp::LinkId(*index);
+                if v.ipv6 {
+                    p.source_ifindex = *index;
+                }
+            }
+        }
+    }
+}
 
 /// A `virtual_ipaddress` line as an `ip addr add` request. keepalived adds IPv6 addresses
 /// with NODAD unless `-nodad` is given, and makes /128 IPv6 VIPs deprecated (preferred

@@ -58,6 +58,8 @@ pub struct VrrpService {
     notify: mpsc::UnboundedSender<Notification>,
     /// Interfaces we care about (instance and tracked), by index.
     links: BTreeMap<u32, bool>,
+    /// The VMACs (`use_vmac`) in use; handed back for removal after the run.
+    pub vmacs: super::vmac::Vmacs,
 }
 
 impl VrrpService {
@@ -72,6 +74,7 @@ impl VrrpService {
         addresses: mpsc::UnboundedSender<addresses::Command>,
         notify: mpsc::UnboundedSender<Notification>,
         links: BTreeMap<u32, bool>,
+        vmacs: super::vmac::Vmacs,
     ) -> VrrpService {
         VrrpService {
             clock,
@@ -85,6 +88,7 @@ impl VrrpService {
             addresses,
             notify,
             links,
+            vmacs,
         }
     }
 
@@ -157,7 +161,7 @@ impl VrrpService {
             links: &links,
             addresses: &addrs,
         };
-        let new_plan = match plan::build(&loaded.config, &machine) {
+        let mut new_plan = match plan::build(&loaded.config, &machine) {
             Ok(p) => p,
             Err(plan::PlanError(problems)) => {
                 for p in problems {
@@ -167,6 +171,26 @@ impl VrrpService {
                 return;
             }
         };
+        let wanted: Vec<super::vmac::VmacPlan> = new_plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
+        let (links, addrs) = if wanted.is_empty() {
+            (links, addrs)
+        } else {
+            match self.vmacs.create(&self.netlink, &wanted).await {
+                Ok(created) => new_plan.attach_vmacs(&created),
+                Err(e) => {
+                    crate::error!("Reload refused: use_vmac: {e}");
+                    return;
+                }
+            }
+            match (self.netlink.links().await, self.netlink.addresses().await) {
+                (Ok(l), Ok(a)) => (l, a),
+                (Err(e), _) | (_, Err(e)) => {
+                    crate::error!("Reload refused: {e}");
+                    return;
+                }
+            }
+        };
+        let machine = Machine { links: &links, addresses: &addrs };
         let key = |p: &plan::InstancePlan| (p.engine.vrid, p.family, p.ifindex, p.engine.is_unicast());
         let kept: Vec<Option<usize>> = new_plan
             .instances

@@ -34,6 +34,12 @@ pub fn host_v6(i: usize) -> String {
 
 impl Lan {
     pub fn new(hosts: usize) -> Lan {
+        Lan::with_ifname(hosts, "eth0")
+    }
+
+    /// A LAN whose hosts call their interface `ifname` (the seed cluster's configs say
+    /// `enp0s3`).
+    pub fn with_ifname(hosts: usize, ifname: &str) -> Lan {
         let lan = Netns::new("kl");
         lan.exec_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
         lan.exec_ok(&[
@@ -78,7 +84,7 @@ impl Lan {
                     "veth",
                     "peer",
                     "name",
-                    "eth0",
+                    ifname,
                     "netns",
                     &h.name,
                 ])
@@ -91,13 +97,13 @@ impl Lan {
                 "ip",
                 "link",
                 "set",
-                "eth0",
+                ifname,
                 "address",
                 &format!("02:00:00:00:00:{:02x}", 0x11 + i),
             ]);
-            h.exec_ok(&["ip", "addr", "add", &format!("{}/24", host_v4(i)), "dev", "eth0"]);
-            h.exec_ok(&["ip", "addr", "add", &format!("{}/64", host_v6(i)), "dev", "eth0"]);
-            h.exec_ok(&["ip", "link", "set", "eth0", "up"]);
+            h.exec_ok(&["ip", "addr", "add", &format!("{}/24", host_v4(i)), "dev", ifname]);
+            h.exec_ok(&["ip", "addr", "add", &format!("{}/64", host_v6(i)), "dev", ifname]);
+            h.exec_ok(&["ip", "link", "set", ifname, "up"]);
             out.hosts.push(h);
         }
         // Link-local addresses come up without DAD, but give the kernel a moment.
