@@ -373,7 +373,11 @@ fn use_vmac_interoperates_and_is_removed_on_stop() {
     let vmac = "    use_vmac\n";
     let a = lan.start(0, Impl::Ours, &s.config(0, 1, 150, vmac));
     lan.start(1, Impl::Keepalived, &s.config(1, 0, 100, vmac));
-    assert!(wait_for(take * 2, || lan.holders(vip) == vec![0]), "{}", lan.logs());
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "{}",
+        lan.logs()
+    );
     // The VIP sits on vrrp.52, whose MAC is the VRRP virtual MAC for VRID 52.
     let link = lan.hosts[0].exec_ok(&["ip", "-o", "link", "show", "vrrp.52"]);
     assert!(link.contains("00:00:5e:00:01:34"), "{link}");
@@ -393,7 +397,10 @@ fn use_vmac_interoperates_and_is_removed_on_stop() {
     lan.stop_capture();
     // Adverts and gratuitous ARPs of both nodes came from the virtual MAC.
     let announcements = tshark_announcements(&pcap);
-    assert!(!announcements.is_empty() && announcements.iter().all(|m| m == "00:00:5e:00:01:34"), "{announcements:?}");
+    assert!(
+        !announcements.is_empty() && announcements.iter().all(|m| m == "00:00:5e:00:01:34"),
+        "{announcements:?}"
+    );
 }
 
 #[test]
@@ -412,12 +419,81 @@ fn seed_configs_fail_over_as_the_article_describes() {
     let take = Duration::from_secs(6);
     let a = lan.start(0, Impl::Ours, &master);
     lan.start(1, Impl::Ours, &backup);
-    assert!(wait_for(take, || lan.holders(vip) == vec![0]), "the master holds the VIP\n{}", lan.logs());
+    assert!(
+        wait_for(take, || lan.holders(vip) == vec![0]),
+        "the master holds the VIP\n{}",
+        lan.logs()
+    );
     lan.signal(a, "KILL");
-    assert!(wait_for(take, || lan.holds(1, vip)), "the backup takes over when the master dies\n{}", lan.logs());
+    assert!(
+        wait_for(take, || lan.holds(1, vip)),
+        "the backup takes over when the master dies\n{}",
+        lan.logs()
+    );
     lan.start(0, Impl::Ours, &master);
-    assert!(wait_for(take * 2, || lan.holders(vip) == vec![0]), "the master takes it back\n{}", lan.logs());
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "the master takes it back\n{}",
+        lan.logs()
+    );
     // vrrp_strict: the master is not the address owner, so the VIP is in no_accept mode.
     let rules = lan.hosts[0].exec_ok(&["nft", "list", "set", "ip", "keepalived_rs", "vips"]);
     assert!(rules.contains(vip), "{rules}");
+}
+
+#[test]
+fn track_file_and_track_process_drive_priority_and_fault() {
+    if !can_run("track_file_and_track_process") {
+        return;
+    }
+    let s = V3_V4;
+    let mut lan = Lan::new(2);
+    let vip = s.vip();
+    let take = Duration::from_millis(s.takeover_ms);
+    let file = lan.dir.join("weight");
+    // A process of our own with a unique name (process names are visible across network
+    // namespaces, so `sleep` would match anything).
+    let prog = lan.dir.join("kars-trk-proc");
+    std::fs::copy("/bin/sleep", &prog).unwrap();
+    let mut proc_child = std::process::Command::new(&prog).arg("600").spawn().unwrap();
+    let trackers = format!(
+        "track_file tf {{\n    file \"{}\"\n    weight 1\n    init_file 0 overwrite\n}}\nvrrp_track_process tp {{\n    process kars-trk-proc\n    quorum 1\n}}\n",
+        file.display()
+    );
+    let cfg = s.config(
+        0,
+        1,
+        150,
+        "    track_file {\n        tf\n    }\n    track_process {\n        tp\n    }\n",
+    );
+    let cfg = cfg.replacen("vrrp_instance", &format!("{trackers}vrrp_instance"), 1);
+    lan.start(0, Impl::Ours, &cfg);
+    lan.start(1, Impl::Keepalived, &s.config(1, 0, 100, ""));
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "{}",
+        lan.logs()
+    );
+    // The file's number is added to the priority: 150 - 60 = 90 < 100, the peer preempts.
+    std::fs::write(&file, "-60\n").unwrap();
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![1]),
+        "track_file -60 should hand over\n{}",
+        lan.logs()
+    );
+    std::fs::write(&file, "0\n").unwrap();
+    assert!(
+        wait_for(take * 2, || lan.holders(vip) == vec![0]),
+        "track_file 0 should take back\n{}",
+        lan.logs()
+    );
+    // The tracked process goes away: weight 0 means FAULT.
+    proc_child.kill().unwrap();
+    let _ = proc_child.wait();
+    assert!(
+        wait_for(take * 3, || lan.holders(vip) == vec![1]),
+        "process gone should mean FAULT\n{}",
+        lan.logs()
+    );
+    assert!(lan.logs().contains("Entering FAULT STATE"), "{}", lan.logs());
 }

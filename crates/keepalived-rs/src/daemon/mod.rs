@@ -131,7 +131,11 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     // VMACs first: instances using one advertise and hold their VIPs on it.
     let mut journal = journal;
     let mut vmacs = vmac::Vmacs::default();
-    let wanted: Vec<vmac::VmacPlan> = vrrp_plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
+    let wanted: Vec<vmac::VmacPlan> = vrrp_plan
+        .instances
+        .iter()
+        .filter_map(|p| p.vmac.clone())
+        .collect();
     let (links, addrs) = if wanted.is_empty() {
         (links, addrs)
     } else {
@@ -156,7 +160,10 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
             }
         }
     };
-    let machine = plan::Machine { links: &links, addresses: &addrs };
+    let machine = plan::Machine {
+        links: &links,
+        addresses: &addrs,
+    };
     let sockets = match sockets::Sockets::for_plan(&vrrp_plan, &machine, None) {
         Ok(s) => s,
         Err(e) => {
@@ -180,6 +187,12 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     );
     let clock = clock::Clock::new();
     let start = clock.now();
+    for (id, state) in trackers::initial_file_values(&vrrp_plan.files)
+        .into_iter()
+        .chain(trackers::initial_process_states(&vrrp_plan.processes))
+    {
+        router.set_tracker(start, id, state);
+    }
     for (index, up) in &link_states {
         router.set_link(start, LinkId(*index), *up);
     }
@@ -206,7 +219,12 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     let (to_worker, worker_done) = worker.spawn();
     let (to_notifier, notifier_done) = notifier::spawn(vrrp_plan.notify_fifo.clone());
     let (to_vrrp, inputs) = mpsc::channel::<Input>(1024);
-    let script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
+    let mut script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
+    script_tasks.extend(trackers::spawn_file_watchers(&vrrp_plan.files, to_vrrp.clone()));
+    script_tasks.extend(trackers::spawn_process_watchers(
+        &vrrp_plan.processes,
+        to_vrrp.clone(),
+    ));
     match ka_net::monitor::subscribe() {
         Ok(mut events) => {
             let forward = to_vrrp.clone();

@@ -13,6 +13,8 @@ pub struct VrrpPlan {
     pub instances: Vec<InstancePlan>,
     pub groups: Vec<GroupPlan>,
     pub scripts: Vec<ScriptTracker>,
+    pub files: Vec<FileTracker>,
+    pub processes: Vec<ProcessTracker>,
     /// `notify_fifo` / `vrrp_notify_fifo` path.
     pub notify_fifo: Option<std::path::PathBuf>,
     /// Interval between gratuitous ARPs / NAs on one interface (`vrrp_garp_interval`,
@@ -65,6 +67,32 @@ pub struct NotifyScripts {
 pub struct GroupPlan {
     pub engine: SyncGroupConfig,
     pub notify: NotifyScripts,
+}
+
+/// A `track_file`: a number read from a file whenever it changes.
+#[derive(Clone, Debug)]
+pub struct FileTracker {
+    pub id: ka_vrrp::TrackerId,
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// `init_file VALUE [overwrite]`.
+    pub init: Option<(i32, bool)>,
+}
+
+/// A `vrrp_track_process`: up while enough matching processes run.
+#[derive(Clone, Debug)]
+pub struct ProcessTracker {
+    pub id: ka_vrrp::TrackerId,
+    pub name: String,
+    pub process: String,
+    pub params: Vec<String>,
+    /// `param_match partial`: the configured parameters need only start the command line.
+    pub partial: bool,
+    pub full_command: bool,
+    pub quorum: u32,
+    pub quorum_max: u32,
+    pub fork_delay: std::time::Duration,
+    pub terminate_delay: std::time::Duration,
 }
 
 /// A `vrrp_script` the daemon runs, reported to the engine as a tracker.
@@ -162,6 +190,37 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         });
     }
 
+    let mut files = Vec::new();
+    let mut file_ids: BTreeMap<String, TrackerId> = BTreeMap::new();
+    for f in &vrrp.track_file {
+        let id = TrackerId((scripts.len() + files.len()) as u32);
+        file_ids.insert(f.name.clone(), id);
+        files.push(FileTracker {
+            id,
+            name: f.name.clone(),
+            path: std::path::PathBuf::from(&f.file),
+            init: f.init_file.as_ref().map(|i| (i.value, i.overwrite)),
+        });
+    }
+    let mut processes = Vec::new();
+    let mut process_ids: BTreeMap<String, TrackerId> = BTreeMap::new();
+    for p in &vrrp.vrrp_track_process {
+        let id = TrackerId((scripts.len() + files.len() + processes.len()) as u32);
+        process_ids.insert(p.name.clone(), id);
+        processes.push(ProcessTracker {
+            id,
+            name: p.name.clone(),
+            process: p.process.clone(),
+            params: p.process_params.clone(),
+            partial: matches!(p.param_match, ka_config::vrrp::track_process::ParamMatch::Partial),
+            full_command: p.full_command,
+            quorum: p.quorum,
+            quorum_max: p.quorum_max,
+            fork_delay: Duration::from_micros(p.fork_delay.as_micros()),
+            terminate_delay: Duration::from_micros(p.terminate_delay.as_micros()),
+        });
+    }
+
     let mut instances = Vec::new();
     let mut names: Vec<&str> = Vec::new();
     for inst in &vrrp.vrrp_instance {
@@ -188,21 +247,30 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
             continue;
         }
         if inst.use_ipvlan.is_some() {
-            problems.push(format!("({}) use_ipvlan is not supported by keepalived-rs yet", inst.name));
+            problems.push(format!(
+                "({}) use_ipvlan is not supported by keepalived-rs yet",
+                inst.name
+            ));
             continue;
         }
-        let vmac = inst.use_vmac.as_ref().map(|v| super::vmac::VmacPlan {
-            name: v.ifname.clone().unwrap_or_else(|| {
-                vmac_name(global.vmac_prefix.as_deref().unwrap_or("vrrp"), inst.virtual_router_id, family, &instances)
-            }),
-            mac: ka_wire::MacAddr(
-                v.mac.unwrap_or(ka_wire::MacAddr::vrrp_virtual(inst.virtual_router_id, family == Family::Ipv6).0),
-            ),
-            parent: ifindex,
-            parent_name: ifname.clone(),
-            ipv6: family == Family::Ipv6,
-            xmit_base: inst.vmac_xmit_base,
-        });
+        let vmac =
+            inst.use_vmac.as_ref().map(|v| super::vmac::VmacPlan {
+                name: v.ifname.clone().unwrap_or_else(|| {
+                    vmac_name(
+                        global.vmac_prefix.as_deref().unwrap_or("vrrp"),
+                        inst.virtual_router_id,
+                        family,
+                        &instances,
+                    )
+                }),
+                mac: ka_wire::MacAddr(v.mac.unwrap_or(
+                    ka_wire::MacAddr::vrrp_virtual(inst.virtual_router_id, family == Family::Ipv6).0,
+                )),
+                parent: ifindex,
+                parent_name: ifname.clone(),
+                ipv6: family == Family::Ipv6,
+                xmit_base: inst.vmac_xmit_base,
+            });
         let mut engine = ka_vrrp::InstanceConfig::new(
             inst.name.clone(),
             inst.virtual_router_id,
@@ -286,6 +354,28 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
                 ));
             }
         }
+        for t in &inst.track_process {
+            if let Some(id) = process_ids.get(&t.name) {
+                engine.track_flags.push((
+                    *id,
+                    TrackWeight {
+                        weight: t.weight,
+                        reverse: t.weight_reverse,
+                    },
+                ));
+            }
+        }
+        for t in &inst.track_file {
+            if let Some(id) = file_ids.get(&t.name) {
+                engine.track_values.push((
+                    *id,
+                    TrackWeight {
+                        weight: t.weight,
+                        reverse: t.weight_reverse,
+                    },
+                ));
+            }
+        }
         let vip_specs = |list: &[VirtualAddress], problems: &mut Vec<String>| -> Vec<AddressSpec> {
             list.iter()
                 .filter_map(|v| {
@@ -354,6 +444,54 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         if members.is_empty() {
             continue;
         }
+        // Objects tracked by the group act on every member (keepalived's group tracking).
+        for &m in &members {
+            let engine = &mut instances[m].engine;
+            for t in &g.track_interface {
+                if let Some(ix) = machine.index(&t.name) {
+                    engine.track_links.push((
+                        LinkId(ix),
+                        TrackWeight {
+                            weight: t.weight,
+                            reverse: t.weight_reverse,
+                        },
+                    ));
+                }
+            }
+            for t in &g.track_script {
+                if let Some(id) = trackers.get(&t.name) {
+                    engine.track_flags.push((
+                        *id,
+                        TrackWeight {
+                            weight: t.weight,
+                            reverse: t.weight_reverse,
+                        },
+                    ));
+                }
+            }
+            for t in &g.track_process {
+                if let Some(id) = process_ids.get(&t.name) {
+                    engine.track_flags.push((
+                        *id,
+                        TrackWeight {
+                            weight: t.weight,
+                            reverse: t.weight_reverse,
+                        },
+                    ));
+                }
+            }
+            for t in &g.track_file {
+                if let Some(id) = file_ids.get(&t.name) {
+                    engine.track_values.push((
+                        *id,
+                        TrackWeight {
+                            weight: t.weight,
+                            reverse: t.weight_reverse,
+                        },
+                    ));
+                }
+            }
+        }
         groups.push(GroupPlan {
             engine: SyncGroupConfig {
                 name: g.name.clone(),
@@ -378,6 +516,8 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         instances,
         groups,
         scripts,
+        files,
+        processes,
         notify_fifo: global
             .vrrp_notify_fifo
             .as_ref()
@@ -422,7 +562,9 @@ impl VrrpPlan {
     pub fn attach_vmacs(&mut self, created: &[(String, u32)]) {
         for p in &mut self.instances {
             let Some(v) = &p.vmac else { continue };
-            let Some((_, index)) = created.iter().find(|(n, _)| *n == v.name) else { continue };
+            let Some((_, index)) = created.iter().find(|(n, _)| *n == v.name) else {
+                continue;
+            };
             for spec in p.vips.iter_mut().chain(p.excluded_vips.iter_mut()) {
                 if spec.index == 0 {
                     spec.index = *index;

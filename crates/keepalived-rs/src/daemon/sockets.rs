@@ -48,7 +48,9 @@ impl Sockets {
                 out.recv.push(socket);
                 out.recv_keys.push(rkey);
             }
-            let source = p.source.or_else(|| machine.primary_address(p.source_ifindex, p.family));
+            let source = p
+                .source
+                .or_else(|| machine.primary_address(p.source_ifindex, p.family));
             out.sources.push(source);
             let sender = match source {
                 None => {

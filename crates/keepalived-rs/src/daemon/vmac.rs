@@ -47,7 +47,11 @@ pub fn link_local_from_mac(mac: MacAddr) -> Ipv6Addr {
 
 impl Vmacs {
     /// Creates (or takes over from a crashed run) each VMAC; returns its ifindex by name.
-    pub async fn create(&mut self, netlink: &Netlink, wanted: &[VmacPlan]) -> Result<Vec<(String, u32)>, String> {
+    pub async fn create(
+        &mut self,
+        netlink: &Netlink,
+        wanted: &[VmacPlan],
+    ) -> Result<Vec<(String, u32)>, String> {
         let mut out = Vec::new();
         for v in wanted {
             let links = netlink.links().await.map_err(|e| e.to_string())?;
@@ -79,26 +83,59 @@ impl Vmacs {
         Ok(out)
     }
 
-    async fn configure(&mut self, v: &VmacPlan, index: u32, parent_mac: Option<MacAddr>, netlink: &Netlink) -> Result<(), String> {
+    async fn configure(
+        &mut self,
+        v: &VmacPlan,
+        index: u32,
+        parent_mac: Option<MacAddr>,
+        netlink: &Netlink,
+    ) -> Result<(), String> {
         let set = |changes: &mut sysctl::Changes, name: String, value: &str| {
             if let Err(e) = changes.set(&name, value) {
                 crate::warn!("{e}");
             }
         };
         // No IPv6 address from the virtual MAC: every router would get the same one.
-        set(&mut self.sysctls, format!("net/ipv6/conf/{}/addr_gen_mode", v.name), "1");
+        set(
+            &mut self.sysctls,
+            format!("net/ipv6/conf/{}/addr_gen_mode", v.name),
+            "1",
+        );
         if !v.ipv6 {
-            set(&mut self.sysctls, format!("net/ipv4/conf/{}/arp_ignore", v.name), "1");
-            set(&mut self.sysctls, format!("net/ipv4/conf/{}/accept_local", v.name), "1");
-            set(&mut self.sysctls, format!("net/ipv4/conf/{}/rp_filter", v.name), "0");
-            set(&mut self.sysctls, format!("net/ipv4/conf/{}/arp_ignore", v.parent_name), "1");
-            set(&mut self.sysctls, format!("net/ipv4/conf/{}/arp_filter", v.parent_name), "1");
+            set(
+                &mut self.sysctls,
+                format!("net/ipv4/conf/{}/arp_ignore", v.name),
+                "1",
+            );
+            set(
+                &mut self.sysctls,
+                format!("net/ipv4/conf/{}/accept_local", v.name),
+                "1",
+            );
+            set(
+                &mut self.sysctls,
+                format!("net/ipv4/conf/{}/rp_filter", v.name),
+                "0",
+            );
+            set(
+                &mut self.sysctls,
+                format!("net/ipv4/conf/{}/arp_ignore", v.parent_name),
+                "1",
+            );
+            set(
+                &mut self.sysctls,
+                format!("net/ipv4/conf/{}/arp_filter", v.parent_name),
+                "1",
+            );
             // rp_filter takes the larger of "all" and the interface's value.
             if sysctl::read("net.ipv4.conf.all.rp_filter").is_ok_and(|x| x != "0") {
                 set(&mut self.sysctls, "net.ipv4.conf.all.rp_filter".to_string(), "0");
             }
         }
-        netlink.set_link_up(index, true).await.map_err(|e| e.to_string())?;
+        netlink
+            .set_link_up(index, true)
+            .await
+            .map_err(|e| e.to_string())?;
         if v.ipv6 {
             if let Some(mac) = parent_mac {
                 let spec = AddressSpec {
@@ -151,8 +188,13 @@ fn is_our_vmac(l: &Link, v: &VmacPlan) -> bool {
 pub async fn remove_leftovers(netlink: &Netlink, names: &[String]) {
     let Ok(links) = netlink.links().await else { return };
     for name in names {
-        if let Some(l) = links.iter().find(|l| &l.name == name && l.kind.as_deref() == Some("macvlan")) {
-            if l.mac.is_some_and(|m| m.0[..4] == [0, 0, 0x5e, 0]) && netlink.delete_link(l.index).await.is_ok() {
+        if let Some(l) = links
+            .iter()
+            .find(|l| &l.name == name && l.kind.as_deref() == Some("macvlan"))
+        {
+            if l.mac.is_some_and(|m| m.0[..4] == [0, 0, 0x5e, 0])
+                && netlink.delete_link(l.index).await.is_ok()
+            {
                 crate::info!("removed VMAC {name} left behind by a previous run");
             }
         }
@@ -166,8 +208,14 @@ mod tests {
     #[test]
     fn eui64_link_local() {
         let mac = MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x11]);
-        assert_eq!(link_local_from_mac(mac), "fe80::ff:fe00:11".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            link_local_from_mac(mac),
+            "fe80::ff:fe00:11".parse::<Ipv6Addr>().unwrap()
+        );
         let mac = MacAddr([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
-        assert_eq!(link_local_from_mac(mac), "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            link_local_from_mac(mac),
+            "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap()
+        );
     }
 }

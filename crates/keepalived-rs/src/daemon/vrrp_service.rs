@@ -171,7 +171,8 @@ impl VrrpService {
                 return;
             }
         };
-        let wanted: Vec<super::vmac::VmacPlan> = new_plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
+        let wanted: Vec<super::vmac::VmacPlan> =
+            new_plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
         let (links, addrs) = if wanted.is_empty() {
             (links, addrs)
         } else {
@@ -190,7 +191,10 @@ impl VrrpService {
                 }
             }
         };
-        let machine = Machine { links: &links, addresses: &addrs };
+        let machine = Machine {
+            links: &links,
+            addresses: &addrs,
+        };
         let key = |p: &plan::InstancePlan| (p.engine.vrid, p.family, p.ifindex, p.engine.is_unicast());
         let kept: Vec<Option<usize>> = new_plan
             .instances
