@@ -344,8 +344,14 @@ pub fn notify_script_init(
         .words
         .get(1)
         .map_or_else(|| stmt.span().clone(), |w| w.span.clone());
-    let mut script = match parse_script_words(&stmt.words) {
+    let mut script = match parse_script_words(&stmt.line_words()) {
         Ok(s) => s,
+        Err(ScriptError::NoCommand) => {
+            // keepalived names the unusable script by reading word 1, which is missing: that
+            // read aborts the configuration (missing parameter).
+            cx.word(stmt, 1);
+            return None;
+        }
         Err(e) => {
             report_script_error(cx, &at, &e);
             return None;

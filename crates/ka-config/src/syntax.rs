@@ -20,6 +20,10 @@ pub struct Word {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
     pub words: Vec<Word>,
+    /// The rest of the line from a `"` that is never closed: keepalived's word splitter drops
+    /// it (after reporting it), but script keywords re-split the raw line and must see it to
+    /// report the missing quote as keepalived does rather than a missing parameter.
+    pub unterminated: Option<Word>,
     pub block: Option<Block>,
 }
 
@@ -39,6 +43,14 @@ impl Statement {
 
     pub fn arg(&self, i: usize) -> Option<&Word> {
         self.words.get(i + 1)
+    }
+
+    /// The words of the whole line, including an unterminated quoted tail: what keepalived's
+    /// `alloc_strvec_quoted_escaped` re-reads for script commands.
+    pub fn line_words(&self) -> Vec<Word> {
+        let mut words = self.words.clone();
+        words.extend(self.unterminated.iter().cloned());
+        words
     }
 
     /// Span of the last word: where a missing argument should have been.
@@ -67,10 +79,12 @@ impl Block {
     }
 }
 
-/// Splits one preprocessed line into words.
-pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
+/// Splits one preprocessed line into words, plus the unterminated quoted tail if a `"` is
+/// never closed (see [`Statement::unterminated`]).
+pub fn split_words(line: &Line, diags: &mut Diagnostics) -> (Vec<Word>, Option<Word>) {
     let chars: Vec<char> = line.text.chars().collect();
     let mut words = Vec::new();
+    let mut unterminated = None;
     let mut i = 0;
     let is_blank = |c: char| matches!(c, ' ' | '\t' | '\x0c' | '\n' | '\r' | '\x0b');
     while i < chars.len() {
@@ -93,6 +107,11 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
                     i += len + 2;
                 }
                 None => {
+                    unterminated = Some(Word {
+                        text: chars[i..].iter().collect(),
+                        span: line.origin.span_at(start),
+                        quoted: false,
+                    });
                     diags.push(
                         Diagnostic::new(
                             Class::UnmatchedQuote,
@@ -117,7 +136,7 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> Vec<Word> {
             });
         }
     }
-    words
+    (words, unterminated)
 }
 
 /// Reads all lines from the preprocessor into a tree of statements.
@@ -176,13 +195,17 @@ pub fn build_tree(pp: &mut Preprocessor<'_>, diags: &mut Diagnostics) -> Vec<Sta
             }
             continue;
         }
-        let words = split_words(&line, diags);
+        let (words, unterminated) = split_words(&line, diags);
         if words.is_empty() {
             last_can_take_block = false;
             continue;
         }
         let current = stack.last_mut().map(|o| &mut o.statements).unwrap_or(&mut top);
-        current.push(Statement { words, block: None });
+        current.push(Statement {
+            words,
+            unterminated,
+            block: None,
+        });
         last_can_take_block = true;
     }
     // Blocks left open at the end of input keep what they had (the preprocessor reported them).

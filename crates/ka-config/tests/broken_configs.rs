@@ -772,6 +772,34 @@ const CASES: &[Case] = &[
             ),
         ],
     },
+    Case {
+        file: "47-notify-script-unterminated-quote.conf",
+        exit: 5,
+        diagnostics: &[
+            (
+                r#"47-notify-script-unterminated-quote.conf:7:5: error[unterminated-quote]: Unterminated quote 'notify_master "/bin/true }'"#,
+                r#"close the string with '"'"#,
+            ),
+            (
+                r#"47-notify-script-unterminated-quote.conf:7:19: error[unmatched-quote]: Unmatched quote: 'notify_master "/bin/true }'"#,
+                r#"close the string with '"'"#,
+            ),
+            (
+                r#"47-notify-script-unterminated-quote.conf:7:5: error[script-syntax]: String 'notify_master "/bin/true }': missing terminating ""#,
+                r#"close the string with ""#,
+            ),
+        ],
+    },
+    Case {
+        file: "48-notify-script-missing-command.conf",
+        exit: 2,
+        diagnostics: &[
+            (
+                "48-notify-script-missing-command.conf:7:18: error[missing-parameter]: *** Configuration line starting `notify_master` is missing a parameter after keyword `notify_master` at word position 2",
+                "'notify_master' needs a value here (keepalived stops reading the configuration at this line)",
+            ),
+        ],
+    },
 ];
 
 fn broken_dir() -> PathBuf {

@@ -140,6 +140,7 @@ pub(crate) fn parse(cx: &mut Cx<'_>, g: &VrrpGlobals, vrrp: &mut VrrpConfig, stm
                 let at = common::value_block_end(st);
                 let as_line = Statement {
                     words: words.clone(),
+                    unterminated: None,
                     block: None,
                 };
                 for w in &words {

@@ -1534,7 +1534,6 @@ fn looks_like_address(text: &str) -> bool {
 /// `notify_*` scripts.
 fn notify(cx: &mut Cx<'_>, g: &VrrpGlobals, vrrp: &mut VrrpConfig, v: &mut VrrpInstance, st: &Statement) {
     let kw = st.keyword().to_string();
-    let Some(w) = cx.word(st, 1) else { return };
     let slot = match kw.as_str() {
         "notify_backup" => &mut v.notify_backup,
         "notify_master" => &mut v.notify_master,
@@ -1544,6 +1543,8 @@ fn notify(cx: &mut Cx<'_>, g: &VrrpGlobals, vrrp: &mut VrrpConfig, v: &mut VrrpI
         _ => &mut v.notify_master_rx_lower_pri,
     };
     if slot.is_some() {
+        // keepalived reads word 1 only to name the ignored script; only then can it be missing.
+        let Some(w) = cx.word(st, 1) else { return };
         let what = if kw == "notify" {
             "notify script".to_string()
         } else {

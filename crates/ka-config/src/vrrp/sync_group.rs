@@ -185,7 +185,6 @@ fn keyword(
             track_refs::parse_track_block(cx, &mut env(vrrp, g), kind, &name, st, list);
         }
         "notify_backup" | "notify_master" | "notify_fault" | "notify_stop" | "notify" => {
-            let Some(w) = cx.word(st, 1) else { return true };
             let slot = match kw {
                 "notify_backup" => &mut sg.notify_backup,
                 "notify_master" => &mut sg.notify_master,
@@ -194,6 +193,8 @@ fn keyword(
                 _ => &mut sg.notify,
             };
             if slot.is_some() {
+                // keepalived reads word 1 only to name the ignored script.
+                let Some(w) = cx.word(st, 1) else { return true };
                 let what = if kw == "notify" {
                     "notify script".to_string()
                 } else {

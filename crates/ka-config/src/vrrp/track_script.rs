@@ -105,7 +105,7 @@ pub(crate) fn parse(cx: &mut Cx<'_>, env: &mut Env<'_>, stmt: &Statement) -> Opt
         }
         let kw = st.keyword();
         match kw {
-            "script" => match script::parse_script_words(&st.words) {
+            "script" => match script::parse_script_words(&st.line_words()) {
                 Ok(parsed) => s.script = Some(parsed),
                 Err(ScriptError::Line(e) | ScriptError::Command { error: Some(e), .. }) => {
                     let at = st

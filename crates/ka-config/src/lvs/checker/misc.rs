@@ -59,7 +59,7 @@ pub(crate) fn parse(
             "misc_path" => {
                 cx.no_block(s);
                 // Words after the script are ignored: the user is given with `user`.
-                match script::parse_script_words(&s.words) {
+                match script::parse_script_words(&s.line_words()) {
                     Ok(sc) => {
                         path = Some(Script {
                             user: None,
