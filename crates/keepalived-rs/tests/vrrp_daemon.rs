@@ -497,3 +497,173 @@ fn track_file_and_track_process_drive_priority_and_fault() {
     );
     assert!(lan.logs().contains("Entering FAULT STATE"), "{}", lan.logs());
 }
+
+/// A root-owned 0755 directory under /run holding a notify script: keepalived (and we, with
+/// `enable_script_security`) refuse scripts in paths others can write, which rules out /tmp.
+/// The script appends "USER ARGS" to `out/events`; `out` is writable by the script user.
+struct ScriptDir {
+    dir: std::path::PathBuf,
+}
+
+impl ScriptDir {
+    fn new() -> ScriptDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::path::PathBuf::from("/run").join(support::unique("kars-scripts"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = dir.join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let script = dir.join("notify.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$(id -un) $*\" >> {}/events\n", out.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The FIFO's reader: keepalived starts it with the FIFO's path appended.
+        let reader = dir.join("fifo.sh");
+        std::fs::write(
+            &reader,
+            format!("#!/bin/sh\nexec cat \"$1\" >> {}/fifo.log\n", out.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ScriptDir { dir }
+    }
+
+    fn script(&self) -> String {
+        self.dir.join("notify.sh").display().to_string()
+    }
+
+    fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("out/events"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn fifo(&self) -> String {
+        self.dir.join("out/fifo").display().to_string()
+    }
+
+    fn fifo_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("out/fifo.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for ScriptDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs one node through BACKUP (start) → MASTER (alone) → BACKUP (a higher-priority peer
+/// appears) → STOP (SIGTERM), and returns what its notify scripts and FIFO saw:
+/// (per-state script lines, `notify` script lines, FIFO lines, FIFO removed at exit).
+fn notify_story(which: Impl) -> (Vec<String>, Vec<String>, Vec<String>, bool) {
+    let s = V3_V4;
+    let mut lan = Lan::new(2);
+    let scripts = ScriptDir::new();
+    let take = Duration::from_millis(s.takeover_ms);
+    let sh = scripts.script();
+    let extra = format!(
+        "    notify_master \"{sh} master\"\n    notify_backup \"{sh} backup\"\n    notify_fault \"{sh} fault\"\n    notify_stop \"{sh} stop\"\n    notify \"{sh} notify\"\n"
+    );
+    let global = format!(
+        "global_defs {{\n    router_id host0\n    enable_script_security\n    script_user nobody\n    notify_fifo {}\n    notify_fifo_script {}/fifo.sh\n}}\n",
+        scripts.fifo(),
+        scripts.dir.display()
+    );
+    let cfg = s.config(0, 1, 100, &extra);
+    let cfg = cfg.replacen("global_defs {\n    router_id host0\n}\n", &global, 1);
+    let node = lan.start(0, which, &cfg);
+    assert!(
+        wait_for(take * 2, || lan.holders(s.vip()) == vec![0]),
+        "{which:?}: alone it becomes master\n{}",
+        lan.logs()
+    );
+    lan.start(1, Impl::Ours, &s.config(1, 0, 200, ""));
+    assert!(
+        wait_for(take * 2, || lan.holders(s.vip()) == vec![1]),
+        "{which:?}: the higher priority preempts\n{}",
+        lan.logs()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    lan.signal(node, "TERM");
+    assert!(
+        lan.wait_exit(node, Duration::from_secs(5)),
+        "{which:?}: SIGTERM ends it"
+    );
+    // Scripts run detached; give the last ones a moment to append.
+    std::thread::sleep(Duration::from_millis(500));
+    let events = scripts.events();
+    let (notify, specific): (Vec<String>, Vec<String>) = events
+        .into_iter()
+        .partition(|l| l.split_whitespace().nth(1) == Some("notify"));
+    let fifo_gone = !std::path::Path::new(&scripts.fifo()).exists();
+    (specific, notify, scripts.fifo_lines(), fifo_gone)
+}
+
+#[test]
+fn notify_scripts_and_fifo_match_keepalived() {
+    if !can_run("notify_scripts_and_fifo_match_keepalived") {
+        return;
+    }
+    if !std::process::Command::new("id")
+        .arg("nobody")
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("SKIP notify_scripts_and_fifo_match_keepalived: no user 'nobody'");
+        return;
+    }
+    let theirs = notify_story(Impl::Keepalived);
+    let ours = notify_story(Impl::Ours);
+    // What keepalived 2.2.7 does, written out so the test says it, then ours must equal it.
+    let expected_notify: Vec<String> = ["BACKUP", "MASTER", "BACKUP", "STOP"]
+        .iter()
+        .map(|st| format!("nobody notify INSTANCE VI_1 {st} 100"))
+        .collect();
+    assert_eq!(
+        theirs.1, expected_notify,
+        "keepalived's notify lines (test assumption)"
+    );
+    assert_eq!(ours.1, theirs.1, "notify script: ours vs keepalived");
+    let mut ours_specific = ours.0.clone();
+    let mut theirs_specific = theirs.0.clone();
+    // Per-state scripts race with the notify script only across files, not among
+    // themselves: transitions are hundreds of milliseconds apart.
+    assert_eq!(
+        theirs_specific,
+        vec!["nobody backup", "nobody master", "nobody backup", "nobody stop"],
+        "keepalived's per-state lines (test assumption)"
+    );
+    ours_specific.sort();
+    theirs_specific.sort();
+    assert_eq!(
+        ours_specific, theirs_specific,
+        "per-state scripts: ours vs keepalived"
+    );
+    assert_eq!(ours.0, theirs.0, "per-state scripts in order");
+    let expected_fifo: Vec<String> = ["BACKUP", "MASTER", "BACKUP", "STOP"]
+        .iter()
+        .map(|st| format!("INSTANCE \"VI_1\" {st} 100"))
+        .collect();
+    // keepalived terminates its FIFO script before it writes the STOP lines, so the script
+    // never reads them; we write them first, then end the script (README: differences).
+    assert_eq!(
+        theirs.2,
+        expected_fifo[..3],
+        "keepalived's FIFO lines (test assumption)"
+    );
+    assert_eq!(ours.2, expected_fifo, "FIFO lines: keepalived's, plus STOP");
+    // keepalived 2.2.7 leaves the FIFO it created behind; we remove ours.
+    let _ = theirs.3;
+    assert!(ours.3, "the FIFO we created is removed at exit");
+}

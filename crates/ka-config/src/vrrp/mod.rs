@@ -89,6 +89,16 @@ pub struct VrrpConfig {
     pub(crate) state: ParseState,
 }
 
+impl VrrpConfig {
+    /// The user (and group) scripts without their own `USER [GROUP]` run as, as keepalived's
+    /// VRRP process resolved it: `script_user`, else `keepalived_script` when that user
+    /// exists, else `None`: keepalived's own user (root).
+    pub fn default_script_user(&self) -> (Option<&str>, Option<&str>) {
+        let users = &self.state.script_users;
+        (users.user.as_deref(), users.group.as_deref())
+    }
+}
+
 /// Bookkeeping while reading, not part of the resolved model.
 #[derive(Clone, Debug)]
 pub(crate) struct ParseState {

@@ -8,6 +8,7 @@ pub mod firewall;
 pub mod journal;
 pub mod notifier;
 pub mod plan;
+pub mod script_exec;
 pub mod sockets;
 pub mod trackers;
 pub mod vmac;
@@ -217,7 +218,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         vrrp_plan.gna_interval,
     );
     let (to_worker, worker_done) = worker.spawn();
-    let (to_notifier, notifier_done) = notifier::spawn(vrrp_plan.notify_fifo.clone());
+    let (to_notifier, notifier_done) = notifier::spawn(vrrp_plan.notify_fifos.clone());
     let (to_vrrp, inputs) = mpsc::channel::<Input>(1024);
     let mut script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
     script_tasks.extend(trackers::spawn_file_watchers(&vrrp_plan.files, to_vrrp.clone()));

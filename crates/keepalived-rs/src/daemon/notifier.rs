@@ -3,11 +3,13 @@
 //! order the transitions happened. Scripts are started in order and not waited for, as
 //! keepalived does; FIFO lines are written in order.
 
-use super::plan::NotifyScripts;
+use super::plan::{FifoPlan, NotifyScripts};
+use super::script_exec;
 use ka_config::script::Script;
 use ka_vrrp::State;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One state change to announce.
@@ -34,11 +36,15 @@ impl Notification {
     }
 }
 
-/// Starts the notifier task; send it notifications in the order they happen.
-pub fn spawn(fifo: Option<PathBuf>) -> (mpsc::UnboundedSender<Notification>, tokio::task::JoinHandle<()>) {
+/// Starts the notifier task; send it notifications in the order they happen. The FIFOs are
+/// opened first (keepalived opens them when its VRRP process starts). When the sender is
+/// dropped the task waits up to a second for `notify_stop` scripts (keepalived's TIMER_HZ),
+/// kills what is left of them, and removes the FIFOs it created.
+pub fn spawn(fifos: Vec<FifoPlan>) -> (mpsc::UnboundedSender<Notification>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
     let handle = tokio::spawn(async move {
-        let mut fifo_file: Option<tokio::fs::File> = None;
+        let mut open: Vec<OpenFifo> = fifos.iter().filter_map(OpenFifo::open).collect();
+        let mut stop_scripts: Vec<tokio::process::Child> = Vec::new();
         while let Some(n) = rx.recv().await {
             let specific = match n.state {
                 State::Master => n.scripts.master.as_ref(),
@@ -48,50 +54,179 @@ pub fn spawn(fifo: Option<PathBuf>) -> (mpsc::UnboundedSender<Notification>, tok
                 State::Init => None,
             };
             if let Some(s) = specific {
-                start(s, &[]);
+                if let Some(child) = start(s, &[]) {
+                    if n.state == State::Stop {
+                        stop_scripts.push(child);
+                    } else {
+                        reap(child);
+                    }
+                }
             }
             if let Some(s) = &n.scripts.any {
                 let prio = n.priority.to_string();
-                start(s, &[n.kind, &n.name, n.state.keepalived_name(), &prio]);
-            }
-            if let Some(path) = &fifo {
-                if fifo_file.is_none() {
-                    // Open without blocking forever when nobody reads the FIFO yet.
-                    fifo_file = tokio::fs::OpenOptions::new()
-                        .write(true)
-                        .custom_flags(libc::O_NONBLOCK)
-                        .open(path)
-                        .await
-                        .ok();
-                }
-                if let Some(f) = &mut fifo_file {
-                    if f.write_all(n.fifo_line().as_bytes()).await.is_err() {
-                        fifo_file = None;
+                if let Some(child) = start(s, &[n.kind, &n.name, n.state.keepalived_name(), &prio]) {
+                    if n.state == State::Stop {
+                        stop_scripts.push(child);
+                    } else {
+                        reap(child);
                     }
                 }
+            }
+            let line = n.fifo_line();
+            for f in &mut open {
+                f.write_line(&line);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        for mut child in stop_scripts {
+            if tokio::time::timeout_at(deadline, child.wait()).await.is_err() {
+                kill_group(&child);
+                let _ = child.wait().await;
+            }
+        }
+        // The FIFOs' readers get the STOP lines, then end of file; those still running a
+        // second later are terminated. (keepalived terminates them *before* writing STOP.)
+        let mut readers = Vec::new();
+        for f in open {
+            readers.extend(f.close());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        for mut child in readers {
+            if tokio::time::timeout_at(deadline, child.wait()).await.is_err() {
+                terminate_group(&child);
+                let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
             }
         }
     });
     (tx, handle)
 }
 
-/// Starts a script with extra arguments, without waiting for it.
-fn start(script: &Script, extra: &[&str]) {
-    let Some(program) = script.args.first() else {
-        return;
-    };
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(&script.args[1..])
-        .args(extra)
-        .stdin(std::process::Stdio::null());
-    cmd.kill_on_drop(false);
-    match cmd.spawn() {
-        Ok(mut child) => {
-            // Reap it in the background so it does not linger as a zombie.
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-            });
+/// A notify FIFO held open for writing.
+struct OpenFifo {
+    path: PathBuf,
+    file: std::fs::File,
+    /// We made it, so we remove it on exit (keepalived's `created_fifo`).
+    created: bool,
+    /// Lines dropped because the reader was not keeping up (the FIFO was full).
+    dropped: u64,
+    /// The FIFO's script (`notify_fifo_script`), if it is running.
+    reader: Option<tokio::process::Child>,
+}
+
+impl OpenFifo {
+    /// keepalived's `fifo_open`: mkfifo 0644 owned by the FIFO's user, start its script with
+    /// the path appended, then open it read-write and non-blocking, so that writes never
+    /// block the daemon and never fail for want of a reader.
+    fn open(plan: &FifoPlan) -> Option<OpenFifo> {
+        use nix::sys::stat::Mode;
+        let mode = Mode::S_IRUSR | Mode::S_IWUSR | Mode::S_IRGRP | Mode::S_IROTH;
+        let created = match nix::unistd::mkfifo(&plan.path, mode) {
+            Ok(()) => true,
+            Err(nix::errno::Errno::EEXIST) => false,
+            Err(e) => {
+                crate::warn!("Unable to create notify fifo {}: {e}", plan.path.display());
+                return None;
+            }
+        };
+        if created {
+            match script_exec::credentials(plan.user.as_deref(), plan.group.as_deref()) {
+                Ok(Some(c)) => {
+                    let owner = Some(nix::unistd::Uid::from_raw(c.uid));
+                    let group = Some(nix::unistd::Gid::from_raw(c.gid));
+                    if let Err(e) = nix::unistd::chown(&plan.path, owner, group) {
+                        crate::warn!("Failed to set uid:gid for fifo {}: {e}", plan.path.display());
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => crate::warn!("fifo {}: {e}", plan.path.display()),
+            }
         }
-        Err(e) => crate::warn!("cannot run notify script {}: {e}", script.command),
+        let reader = plan.script.as_ref().and_then(|script| {
+            let path = plan.path.to_string_lossy();
+            start(script, &[&path])
+        });
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&plan.path);
+        match file {
+            Ok(file) => Some(OpenFifo {
+                path: plan.path.clone(),
+                file,
+                created,
+                dropped: 0,
+                reader,
+            }),
+            Err(e) => {
+                crate::warn!("Unable to open notify fifo {}: {e}", plan.path.display());
+                if created {
+                    let _ = std::fs::remove_file(&plan.path);
+                }
+                None
+            }
+        }
+    }
+
+    /// One line, written whole or not at all: a full FIFO drops the line (keepalived ignores
+    /// the write error the same way) rather than stalling notifications.
+    fn write_line(&mut self, line: &str) {
+        use std::io::Write;
+        if self.file.write_all(line.as_bytes()).is_err() {
+            self.dropped += 1;
+            if self.dropped.is_power_of_two() {
+                crate::warn!(
+                    "notify fifo {}: reader too slow, {} line(s) dropped",
+                    self.path.display(),
+                    self.dropped
+                );
+            }
+        }
+    }
+
+    /// keepalived's `fifo_close`: unlink first, so a reader that reopens in a loop cannot
+    /// reopen this FIFO, then close.
+    /// Returns the FIFO's script, still to be reaped.
+    fn close(self) -> Option<tokio::process::Child> {
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        drop(self.file);
+        self.reader
+    }
+}
+
+/// Starts a script with extra arguments, without waiting for it.
+fn start(script: &Script, extra: &[&str]) -> Option<tokio::process::Child> {
+    let spawned =
+        script_exec::command(script, extra).and_then(|mut cmd| cmd.spawn().map_err(|e| e.to_string()));
+    match spawned {
+        Ok(child) => Some(child),
+        Err(e) => {
+            crate::warn!("cannot run notify script {}: {e}", script.command);
+            None
+        }
+    }
+}
+
+/// Reaps a script in the background so it does not linger as a zombie.
+fn reap(mut child: tokio::process::Child) {
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+}
+
+/// Kills a script's whole process group (it runs in its own).
+fn kill_group(child: &tokio::process::Child) {
+    signal_group(child, nix::sys::signal::Signal::SIGKILL);
+}
+
+fn terminate_group(child: &tokio::process::Child) {
+    signal_group(child, nix::sys::signal::Signal::SIGTERM);
+}
+
+fn signal_group(child: &tokio::process::Child, signal: nix::sys::signal::Signal) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal);
     }
 }

@@ -15,12 +15,22 @@ pub struct VrrpPlan {
     pub scripts: Vec<ScriptTracker>,
     pub files: Vec<FileTracker>,
     pub processes: Vec<ProcessTracker>,
-    /// `notify_fifo` / `vrrp_notify_fifo` path.
-    pub notify_fifo: Option<std::path::PathBuf>,
+    /// `notify_fifo` then `vrrp_notify_fifo`: keepalived writes every VRRP line to both.
+    pub notify_fifos: Vec<FifoPlan>,
     /// Interval between gratuitous ARPs / NAs on one interface (`vrrp_garp_interval`,
     /// `vrrp_gna_interval`).
     pub garp_interval: std::time::Duration,
     pub gna_interval: std::time::Duration,
+}
+
+/// A notify FIFO: created (mode 0644, owned by its user/group) if missing, its script started
+/// with the FIFO's path appended, then held open for writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FifoPlan {
+    pub path: std::path::PathBuf,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub script: Option<Script>,
 }
 
 #[derive(Clone, Debug)]
@@ -122,6 +132,15 @@ use ka_vrrp::{GarpSchedule, InitialState, LinkId, TrackWeight, TrackerId};
 use ka_wire::rx::Peer;
 use std::collections::BTreeMap;
 
+/// A script without its own `USER [GROUP]` runs as the default script user.
+fn with_default_user(mut script: Script, default: (Option<&str>, Option<&str>)) -> Script {
+    if script.user.is_none() {
+        script.user = default.0.map(str::to_string);
+        script.group = default.1.map(str::to_string);
+    }
+    script
+}
+
 /// Names the kernel's interfaces for the plan.
 pub struct Machine<'a> {
     pub links: &'a [Link],
@@ -161,6 +180,7 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
     if let Some(why) = &vrrp.rejected {
         problems.push(why.clone());
     }
+    let default_user = vrrp.default_script_user();
     let mut trackers: BTreeMap<String, TrackerId> = BTreeMap::new();
     let mut scripts = Vec::new();
     for s in &vrrp.vrrp_script {
@@ -178,6 +198,7 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
             script.user = s.user.clone();
             script.group = s.group.clone();
         }
+        let script = with_default_user(script, default_user);
         scripts.push(ScriptTracker {
             id,
             name: s.name.clone(),
@@ -423,11 +444,23 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
             routes,
             rules,
             notify: NotifyScripts {
-                master: inst.notify_master.clone(),
-                backup: inst.notify_backup.clone(),
-                fault: inst.notify_fault.clone(),
-                stop: inst.notify_stop.clone(),
-                any: inst.notify.clone(),
+                master: inst
+                    .notify_master
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                backup: inst
+                    .notify_backup
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                fault: inst
+                    .notify_fault
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                stop: inst
+                    .notify_stop
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                any: inst.notify.clone().map(|s| with_default_user(s, default_user)),
             },
             no_accept: inst.accept == Some(false) && inst.priority != 255,
             vmac,
@@ -498,11 +531,17 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
                 members,
             },
             notify: NotifyScripts {
-                master: g.notify_master.clone(),
-                backup: g.notify_backup.clone(),
-                fault: g.notify_fault.clone(),
-                stop: g.notify_stop.clone(),
-                any: g.notify.clone(),
+                master: g
+                    .notify_master
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                backup: g
+                    .notify_backup
+                    .clone()
+                    .map(|s| with_default_user(s, default_user)),
+                fault: g.notify_fault.clone().map(|s| with_default_user(s, default_user)),
+                stop: g.notify_stop.clone().map(|s| with_default_user(s, default_user)),
+                any: g.notify.clone().map(|s| with_default_user(s, default_user)),
             },
         });
     }
@@ -518,11 +557,21 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         scripts,
         files,
         processes,
-        notify_fifo: global
-            .vrrp_notify_fifo
-            .as_ref()
-            .or(global.notify_fifo.as_ref())
-            .map(|f| std::path::PathBuf::from(&f.path)),
+        notify_fifos: [
+            (&global.notify_fifo, &global.notify_fifo_script),
+            (&global.vrrp_notify_fifo, &global.vrrp_notify_fifo_script),
+        ]
+        .into_iter()
+        .filter_map(|(fifo, script)| {
+            let fifo = fifo.as_ref()?;
+            Some(FifoPlan {
+                path: std::path::PathBuf::from(&fifo.path),
+                user: fifo.user.clone().or_else(|| default_user.0.map(str::to_string)),
+                group: fifo.group.clone().or_else(|| default_user.1.map(str::to_string)),
+                script: script.clone().map(|s| with_default_user(s, default_user)),
+            })
+        })
+        .collect(),
         garp_interval: Duration::from_micros(global.vrrp_garp_interval.as_micros()),
         gna_interval: Duration::from_micros(global.vrrp_gna_interval.as_micros()),
     })

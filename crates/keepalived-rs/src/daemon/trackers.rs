@@ -38,18 +38,14 @@ async fn run(tracker: ScriptTracker, to_vrrp: mpsc::Sender<Input>) {
     }
 }
 
-/// Runs the script once: exit status 0 is success; a timeout kills it (SIGTERM, then
-/// SIGKILL a second later, as keepalived does) and counts as failure.
+/// Runs the script once: exit status 0 is success; a timeout kills its process group
+/// (SIGTERM, then SIGKILL a second later, as keepalived does) and counts as failure.
 async fn run_once(tracker: &ScriptTracker) -> (bool, String) {
-    let Some(program) = tracker.script.args.first() else {
-        return (false, "has no command".into());
+    let mut cmd = match super::script_exec::command(&tracker.script, &[]) {
+        Ok(c) => c,
+        Err(e) => return (false, format!("cannot be run ({e})")),
     };
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(&tracker.script.args[1..])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
+    cmd.kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return (false, format!("failed to start ({e})")),
@@ -69,6 +65,9 @@ async fn run_once(tracker: &ScriptTracker) -> (bool, String) {
                 .await
                 .is_err()
             {
+                if let Some(pid) = child.id() {
+                    let _ = nix_kill(pid, libc::SIGKILL);
+                }
                 let _ = child.kill().await;
             }
             (false, "timed_out".into())
@@ -76,10 +75,11 @@ async fn run_once(tracker: &ScriptTracker) -> (bool, String) {
     }
 }
 
+/// Signals the script's process group (it leads its own), so its children go too.
 fn nix_kill(pid: u32, signal: i32) -> std::io::Result<()> {
     let pid = i32::try_from(pid).map_err(|_| std::io::Error::other("pid out of range"))?;
     let sig = nix::sys::signal::Signal::try_from(signal).map_err(std::io::Error::from)?;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).map_err(std::io::Error::from)
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), sig).map_err(std::io::Error::from)
 }
 
 // ===== track_file =====
