@@ -43,6 +43,9 @@ pub enum Reason {
     Recovered,
     /// A sync group member moved.
     SyncGroup,
+    /// An address of the master (VIP, excluded VIP, virtual route) was removed by someone
+    /// else.
+    AddressRemoved,
     Shutdown,
 }
 

@@ -1059,6 +1059,43 @@ impl Router {
         }
     }
 
+    /// Someone else removed an address the master instance `i` holds (a VIP, an excluded
+    /// VIP or a virtual route without `no_track`): keepalived's `set_vrrp_backup`. The
+    /// instance (and every master of its sync group) leaves MASTER with a priority-0 advert
+    /// and removes its remaining addresses, then waits only its skew time: a peer takes over
+    /// at once, and with no peer the instance becomes master again and reinstalls everything
+    /// with fresh gratuitous ARPs. Not master: nothing to do.
+    pub fn address_removed(&mut self, now: Instant, i: usize) {
+        if self.instances.get(i).map(|x| x.state) != Some(State::Master) {
+            return;
+        }
+        let mut affected = vec![i];
+        if let Some(g) = self.instances[i].group {
+            affected.extend(
+                self.groups[g].config.members.iter().copied().filter(|&m| {
+                    m != i && m < self.instances.len() && self.instances[m].state == State::Master
+                }),
+            );
+        }
+        for m in affected {
+            self.instances[m].want = State::Backup;
+            self.leave_master(m, now, true, Reason::AddressRemoved);
+            // "We want a quick transition back to master".
+            let skew = self.instances[m].skew();
+            self.instances[m].down_timer = skew;
+            self.reset_deadline(m, now);
+        }
+        if let Some(g) = self.instances[i].group {
+            if self.groups[g].state != State::Backup {
+                self.groups[g].state = State::Backup;
+                self.actions.push_back(Action::GroupStateChanged {
+                    group: g,
+                    to: State::Backup,
+                });
+            }
+        }
+    }
+
     /// Stops one instance (it disappears in a reload): a master sends priority 0 and drops
     /// its addresses, as keepalived does for an instance removed from the configuration.
     pub fn stop_instance(&mut self, now: Instant, i: usize) {

@@ -116,6 +116,44 @@ fn returning_master_preempts_and_backup_releases() {
 }
 
 #[test]
+fn vip_removed_behind_the_masters_back_is_reclaimed_before_the_peer_moves() {
+    let mut lan = seed_pair();
+    lan.run_for(Micros::from_secs(10));
+    assert_eq!(lan.masters(0), vec![0]);
+    let removed = lan.now;
+    lan.remove_vip(0, 0);
+    assert_eq!(lan.state(0, 0), State::Backup, "keepalived's set_vrrp_backup");
+    lan.run_for(Micros::from_secs(10));
+    // Both wait their skew time after the priority-0 advert; ours (priority 101) is
+    // shorter than the peer's (100), so we are master again before the peer moves.
+    let back = lan.entered(0, 0, State::Master).unwrap();
+    assert_eq!(back - removed, Micros(605_468));
+    assert_eq!(lan.entered(1, 0, State::Master), None, "the peer never took over");
+    assert_eq!(lan.masters(0), vec![0]);
+    assert!(lan.nodes[0].holds_vips[0] && !lan.nodes[1].holds_vips[0]);
+    lan::check_trace("vip_removed_with_peer", &lan.trace_jsonl());
+}
+
+#[test]
+fn vip_removed_on_a_lone_master_comes_back_after_skew() {
+    let mut lan = Lan::new(3);
+    lan.add_node(vec![seed_instance(101, InitialState::Master)], vec![]);
+    lan.start(0);
+    lan.run_for(Micros::from_secs(10));
+    assert_eq!(lan.masters(0), vec![0]);
+    let garps_before = lan.nodes[0].garps[0];
+    let removed = lan.now;
+    lan.remove_vip(0, 0);
+    assert!(!lan.nodes[0].holds_vips[0]);
+    lan.run_for(Micros::from_secs(2));
+    let back = lan.entered(0, 0, State::Master).unwrap();
+    // Skew_Time for priority 101: (256 - 101) / 256 s.
+    assert_eq!(back - removed, Micros(605_468));
+    assert!(lan.nodes[0].holds_vips[0], "reinstalled");
+    assert!(lan.nodes[0].garps[0] > garps_before, "announced again");
+}
+
+#[test]
 fn nopreempt_leaves_the_running_master_alone() {
     let mut lan = Lan::new(2);
     let mut high = seed_instance(150, InitialState::Backup);

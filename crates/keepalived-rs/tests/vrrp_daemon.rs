@@ -667,3 +667,50 @@ fn notify_scripts_and_fifo_match_keepalived() {
     let _ = theirs.3;
     assert!(ours.3, "the FIFO we created is removed at exit");
 }
+
+#[test]
+fn vip_removed_by_someone_else_is_reclaimed_like_keepalived() {
+    if !can_run("vip_removed_by_someone_else") {
+        return;
+    }
+    let s = V3_V4;
+    let take = Duration::from_millis(s.takeover_ms);
+    for master in [Impl::Keepalived, Impl::Ours] {
+        let mut lan = Lan::new(2);
+        let pcap = lan.start_capture("vip-removed");
+        lan.start(0, master, &s.config(0, 1, 150, ""));
+        lan.start(1, Impl::Ours, &s.config(1, 0, 100, ""));
+        assert!(
+            wait_for(take * 2, || lan.holders(s.vip()) == vec![0]),
+            "{master:?}: start\n{}",
+            lan.logs()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        lan.hosts[0].exec_ok(&["ip", "addr", "del", &format!("{}/24", s.vip()), "dev", "eth0"]);
+        // keepalived's set_vrrp_backup: priority 0, BACKUP, and master again after the skew
+        // time (150 beats the peer's skew), with the VIP reinstalled.
+        assert!(
+            wait_for(take, || lan.holders(s.vip()) == vec![0]),
+            "{master:?}: the master reclaims its VIP: holders {:?}\n{}",
+            lan.holders(s.vip()),
+            lan.logs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(lan.holders(s.vip()), vec![0], "{master:?}: settled");
+        lan.stop_capture();
+        // The hand-back is visible on the wire: a priority-0 advert from host 0, then
+        let frames = tshark_vrrp(&pcap);
+        assert!(
+            frames.iter().any(|f| f.0 == host_v4(0) && f.1 == 0),
+            "{master:?}: no priority-0 advert after the VIP was removed: {frames:?}"
+        );
+        // host 0's gratuitous ARPs again: a second burst of garp_master_repeat (5). A slow
+        // machine may also see the garp_master_delay refresh (5 s after each burst).
+        let announcements = tshark_announcements(&pcap);
+        let from_host0 = announcements.iter().filter(|m| *m == "02:00:00:00:00:11").count();
+        assert!(
+            (10..=20).contains(&from_host0),
+            "{master:?}: the VIP is announced again: {announcements:?}"
+        );
+    }
+}

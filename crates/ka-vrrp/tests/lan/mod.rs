@@ -28,9 +28,18 @@ pub enum TraceEvent {
     Start,
     Kill,
     Shutdown,
-    Received { from: usize, outcome: PacketOutcome },
+    Received {
+        from: usize,
+        outcome: PacketOutcome,
+    },
     Action(Action),
-    Link { up: bool },
+    Link {
+        up: bool,
+    },
+    /// Someone else removed one of the node's addresses for this instance.
+    AddressRemoved {
+        instance: usize,
+    },
 }
 
 struct InFlight {
@@ -175,6 +184,19 @@ impl Lan {
         });
         let now = self.now;
         self.nodes[n].router.set_link(now, LINK, up);
+        self.drain(n);
+    }
+
+    /// Someone else removes instance `instance`'s VIP from node `n` (`ip addr del`).
+    pub fn remove_vip(&mut self, n: usize, instance: usize) {
+        self.trace.push(TraceLine {
+            t_us: self.now.as_micros(),
+            node: n,
+            what: TraceEvent::AddressRemoved { instance },
+        });
+        self.nodes[n].holds_vips[instance] = false;
+        let now = self.now;
+        self.nodes[n].router.address_removed(now, instance);
         self.drain(n);
     }
 

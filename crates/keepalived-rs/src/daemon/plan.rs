@@ -49,6 +49,8 @@ pub struct InstancePlan {
     pub vips: Vec<AddressSpec>,
     /// `virtual_ipaddress_excluded`.
     pub excluded_vips: Vec<AddressSpec>,
+    /// VIPs and excluded VIPs marked `no_track`: their removal by someone else is ignored.
+    pub untracked_vips: Vec<IpAddr>,
     pub routes: Vec<RouteSpec>,
     pub rules: Vec<RuleSpec>,
     pub notify: NotifyScripts,
@@ -421,6 +423,13 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         };
         let vips = vip_specs(&inst.virtual_ipaddress, &mut problems);
         let excluded_vips = vip_specs(&inst.virtual_ipaddress_excluded, &mut problems);
+        let untracked_vips = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .filter(|a| a.no_track)
+            .map(|a| a.addr)
+            .collect();
         let routes = inst
             .virtual_routes
             .iter()
@@ -441,6 +450,7 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
             unicast_ttl: inst.unicast_ttl.unwrap_or(255),
             vips,
             excluded_vips,
+            untracked_vips,
             routes,
             rules,
             notify: NotifyScripts {

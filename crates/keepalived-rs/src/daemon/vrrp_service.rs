@@ -290,26 +290,34 @@ impl VrrpService {
         self.drain_actions();
     }
 
-    /// A VIP of a master removed by someone else: put it back, as keepalived restores
-    /// addresses it owns.
+    /// An address of a master removed by someone else (`ip addr del`): keepalived's
+    /// `set_vrrp_backup` — the instance leaves MASTER with a priority-0 advert and comes back
+    /// after its skew time unless a peer claims the VIPs first (see
+    /// [`Router::address_removed`](ka_vrrp::Router::address_removed)). `no_track` addresses
+    /// are left alone, as in keepalived.
     fn address_removed(&mut self, addr: ka_net::netlink::Address) {
-        for (i, p) in self.plan.instances.iter().enumerate() {
+        let now = self.clock.now();
+        for i in 0..self.plan.instances.len() {
+            let p = &self.plan.instances[i];
             let owned = p
                 .vips
                 .iter()
                 .chain(p.excluded_vips.iter())
                 .any(|v| v.addr == addr.addr && v.index == addr.index);
+            if !owned || p.untracked_vips.contains(&addr.addr) {
+                continue;
+            }
             let master = self
                 .router
                 .instance(i)
                 .is_some_and(|x| x.state() == State::Master);
-            if owned && master {
+            if master {
                 crate::warn!(
-                    "({}) VIP {} was removed by someone else - adding it back",
+                    "({}) VIP {} was removed by someone else - leaving MASTER to reclaim it",
                     p.engine.name,
                     addr.addr
                 );
-                let _ = self.addresses.send(addresses::Command::Install(i));
+                self.router.address_removed(now, i);
             }
         }
     }
