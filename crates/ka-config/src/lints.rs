@@ -63,6 +63,24 @@ pub(crate) fn check(cx: &mut Cx<'_>, config: &Config, tree: &[Statement]) {
             )
             .help = Some("only priority 255 (address owner) takes over at once; priorities decide the master either way".into());
         }
+        if inst.auth_type == Some(crate::vrrp::instance::AuthType::Ah) {
+            cx.report(
+                Class::Lint,
+                "lint-unsupported-auth-ah",
+                &span,
+                format!("({}) auth_type AH (IPsec authentication header) is not implemented by keepalived-rs: the daemon refuses to start with it", inst.name),
+            )
+            .help = Some("use auth_type PASS on every node of this VRID, or no authentication (RFC 5798 removed it)".into());
+        }
+        if inst.use_ipvlan.is_some() {
+            cx.report(
+                Class::Lint,
+                "lint-unsupported-use-ipvlan",
+                &span,
+                format!("({}) use_ipvlan is not implemented by keepalived-rs: the daemon refuses to start with it", inst.name),
+            )
+            .help = Some("use use_vmac (a macvlan with the VRRP virtual MAC) instead".into());
+        }
         if inst.v3_checksum_as_v2 {
             cx.report(
                 Class::Lint,
@@ -95,5 +113,71 @@ fn zero_garp_intervals(cx: &mut Cx<'_>, tree: &[Statement]) {
                     .help = Some(format!("delete the `{kw}` line: keepalived 2.2.7 refuses 0 and keepalived-rs reports it the same way"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Class;
+
+    /// The lint codes a VRRP instance with `body` gets, in order.
+    fn lints(global: &str, body: &str) -> Vec<&'static str> {
+        let text = format!(
+            "global_defs {{\n{global}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{body}\n    virtual_ipaddress {{\n        192.0.2.10/24\n    }}\n}}\n"
+        );
+        crate::load_str(&text)
+            .diagnostics
+            .iter()
+            .filter(|d| d.class == Class::Lint)
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn a_plain_instance_has_no_lints() {
+        assert_eq!(lints("", "    priority 100"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn each_trap_has_its_lint() {
+        assert_eq!(
+            lints("", "    state MASTER\n    priority 100"),
+            ["lint-state-master-waits"]
+        );
+        assert_eq!(
+            lints("", "    state MASTER\n    priority 255"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            lints("    vrrp_strict", "    priority 100"),
+            ["lint-strict-no-accept"]
+        );
+        assert_eq!(
+            lints(
+                "    vrrp_strict",
+                "    priority 100\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }"
+            ),
+            ["lint-strict-no-accept", "lint-strict-auth-peers"]
+        );
+        assert_eq!(
+            lints(
+                "",
+                "    priority 100\n    authentication {\n        auth_type AH\n        auth_pass secret\n    }"
+            ),
+            ["lint-unsupported-auth-ah"]
+        );
+        assert_eq!(
+            lints("", "    priority 100\n    use_ipvlan"),
+            ["lint-unsupported-use-ipvlan"]
+        );
+        assert_eq!(
+            lints("", "    priority 100\n    version 3\n    v3_checksum_as_v2"),
+            // The first is about loading the file in keepalived 2.2.7, ours about its peers.
+            ["keepalived-2-2-8-keyword", "lint-v3-checksum-as-v2"]
+        );
+        assert_eq!(
+            lints("    vrrp_garp_interval 0", "    priority 100"),
+            ["lint-zero-is-default"]
+        );
     }
 }
