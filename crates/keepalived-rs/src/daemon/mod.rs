@@ -8,7 +8,6 @@ pub mod firewall;
 pub mod journal;
 pub mod notifier;
 pub mod plan;
-pub mod script_exec;
 pub mod sockets;
 pub mod trackers;
 pub mod vmac;

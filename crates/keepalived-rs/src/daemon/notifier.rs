@@ -4,7 +4,7 @@
 //! keepalived does; FIFO lines are written in order.
 
 use super::plan::{FifoPlan, NotifyScripts};
-use super::script_exec;
+use ka_process as script_exec;
 use ka_config::script::Script;
 use ka_vrrp::State;
 use std::os::unix::fs::OpenOptionsExt;

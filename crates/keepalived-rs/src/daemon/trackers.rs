@@ -41,7 +41,7 @@ async fn run(tracker: ScriptTracker, to_vrrp: mpsc::Sender<Input>) {
 /// Runs the script once: exit status 0 is success; a timeout kills its process group
 /// (SIGTERM, then SIGKILL a second later, as keepalived does) and counts as failure.
 async fn run_once(tracker: &ScriptTracker) -> (bool, String) {
-    let mut cmd = match super::script_exec::command(&tracker.script, &[]) {
+    let mut cmd = match ka_process::command(&tracker.script, &[]) {
         Ok(c) => c,
         Err(e) => return (false, format!("cannot be run ({e})")),
     };

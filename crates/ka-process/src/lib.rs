@@ -1,3 +1,5 @@
+//! Scripts, run as keepalived runs them.
+//!
 //! Starting configured scripts (`vrrp_script`, `notify*`, FIFO scripts) the way keepalived's
 //! `system_call_script` does: as the script's user — its own `USER [GROUP]`, else
 //! `script_user`, else `keepalived_script`, else root — with only that group (supplementary
