@@ -250,6 +250,20 @@ impl Engine {
         Some((&c.plan, rs, vs))
     }
 
+    /// Where a checker is: (virtual server, real server, checker within the real server),
+    /// indexes into [`Engine::plan`].
+    pub fn locate(&self, id: CheckerId) -> Option<(usize, usize, usize)> {
+        let c = self.checkers.get(id.0 as usize)?;
+        let k = self
+            .rss
+            .get(c.vs)?
+            .get(c.rs)?
+            .checkers
+            .iter()
+            .position(|&x| x == id.0 as usize)?;
+        Some((c.vs, c.rs, k))
+    }
+
     /// The state of a checker (for status output and tests).
     pub fn checker_state(&self, id: CheckerId) -> Option<&CheckerState> {
         self.checkers.get(id.0 as usize).map(|c| &c.st)

@@ -45,6 +45,9 @@ pub struct VsPlan {
     pub real_servers: Vec<RsPlan>,
     /// `delay_loop` of the virtual server (MISC_CHECK's default timeout).
     pub delay_loop: Micros,
+    /// `virtualhost` of the virtual server: the last fallback for HTTP's Host header and
+    /// SSL_GET's SNI.
+    pub virtualhost: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +78,9 @@ pub struct RsPlan {
     pub notify_up: Option<Script>,
     pub notify_down: Option<Script>,
     pub checkers: Vec<CheckerPlan>,
+    /// `virtualhost` of the real server: HTTP's Host header when neither the url nor the
+    /// checker sets one (never SNI, as in keepalived).
+    pub virtualhost: Option<String>,
 }
 
 /// One checker with everything resolved.
@@ -298,6 +304,7 @@ fn vs_plan(vs: &VirtualServer, groups: &[VirtualServerGroup]) -> VsPlan {
         sorry,
         real_servers: vs.real_servers.iter().map(|rs| rs_plan(vs, rs)).collect(),
         delay_loop: vs.delay_loop,
+        virtualhost: vs.virtualhost.clone(),
     }
 }
 
@@ -359,6 +366,7 @@ fn rs_plan(vs: &VirtualServer, rs: &RealServer) -> RsPlan {
         notify_up: rs.notify_up.clone(),
         notify_down: rs.notify_down.clone(),
         checkers,
+        virtualhost: rs.virtualhost.clone(),
     }
 }
 

@@ -113,6 +113,7 @@ pub struct Names<'a> {
     pub vs: &'a str,
 }
 
+/// MISC_CHECK's singular/plural (the other types always say "retries").
 fn retries(n: u32) -> &'static str {
     if n == 1 {
         "retry"
@@ -154,7 +155,7 @@ pub fn on_outcome(
                     v.event = Some(true);
                 } else if !success && (st.up || !st.run) {
                     v.logs.push(if st.run && r > 0 {
-                        format!("TCP_CHECK on service {rs} failed after {r} {}.", retries(r))
+                        format!("TCP_CHECK on service {rs} failed after {r} retries.")
                     } else {
                         format!("TCP_CHECK on service {rs} failed.")
                     });
@@ -186,12 +187,11 @@ pub fn on_outcome(
                     v.logs.push(if st.run && r > 0 {
                         if of_vs {
                             format!(
-                                "{fail_word} on service {rs} of {} failed after {r} {}.",
-                                names.vs,
-                                retries(r)
+                                "{fail_word} on service {rs} of {} failed after {r} retries.",
+                                names.vs
                             )
                         } else {
-                            format!("{fail_word} on service {rs} failed after {r} {}.", retries(r))
+                            format!("{fail_word} on service {rs} failed after {r} retries.")
                         }
                     } else {
                         format!("{fail_word} on service {rs} failed.")
@@ -214,7 +214,7 @@ pub fn on_outcome(
                 if st.up || !st.run {
                     if log_all || st.it >= r {
                         let suffix = if st.run && st.it >= r {
-                            format!(" after {r} {}", retries(r))
+                            format!(" after {r} retries")
                         } else {
                             String::new()
                         };

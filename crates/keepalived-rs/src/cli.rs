@@ -60,6 +60,11 @@ pub struct DaemonArgs {
     /// Only run the health-checker / LVS subsystem.
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
+    /// The load-balancer data plane the health checkers program (keepalived-rs): `auto`
+    /// (IPVS when the kernel has it, else nftables), `ipvs`, `nftables`, or `none` (checks
+    /// run and are logged, nothing is programmed).
+    #[arg(long = "dataplane", value_name = "KIND", default_value = "auto")]
+    pub dataplane: String,
     /// Don't run BFD (keepalived-rs has no BFD subsystem; accepted for compatibility).
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,

@@ -3,11 +3,14 @@
 //! trackers, link monitor) on one tokio thread until SIGTERM/SIGINT.
 
 pub mod addresses;
+pub mod checker_service;
 pub mod clock;
+pub mod dataplane;
 pub mod firewall;
 pub mod journal;
 pub mod notifier;
 pub mod plan;
+pub mod probes;
 pub mod sockets;
 pub mod trackers;
 pub mod vmac;
@@ -68,6 +71,88 @@ pub fn run(args: &DaemonArgs) -> i32 {
 
 async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     let config = loaded.config;
+    // One place receives the signals and tells every subsystem.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let (to_notifier, notifier_done) = notifier::spawn(plan::notify_fifos(&config));
+    let reload = vrrp_service::ReloadSource {
+        path: args.use_file.clone(),
+        config_id: args.config_id.clone(),
+    };
+    let checker = if config.lvs.have_checker_config && !args.vrrp_only {
+        match start_checker(&config, &reload, args, &to_notifier) {
+            Ok(c) => Some(c),
+            Err(why) => {
+                crate::error!("{why}");
+                return exit::FATAL;
+            }
+        }
+    } else {
+        None
+    };
+    let checker_commands = checker.as_ref().map(|c| c.commands.clone());
+    let code = if args.check_only {
+        crate::info!("-C given: the VRRP subsystem is not started");
+        tokio::spawn(forward_sighup(None, checker_commands.clone()));
+        wait_for_stop(stop_rx).await;
+        exit::OK
+    } else {
+        serve_vrrp(
+            config,
+            reload,
+            stop_rx,
+            to_notifier.vrrp.clone(),
+            checker_commands.clone(),
+        )
+        .await
+    };
+    if let Some(c) = checker {
+        let _ = c.commands.send(checker_service::Command::Stop);
+        let _ = tokio::task::spawn_blocking(move || c.thread.join()).await;
+    }
+    drop(to_notifier);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), notifier_done).await;
+    crate::info!("Stopped keepalived-rs");
+    code
+}
+
+fn start_checker(
+    config: &ka_config::config::Config,
+    reload: &vrrp_service::ReloadSource,
+    args: &DaemonArgs,
+    notifier: &notifier::NotifierHandle,
+) -> Result<checker_service::CheckerHandle, String> {
+    let plan = ka_check::plan::build(config);
+    let dataplane = dataplane::choose(&args.dataplane, &plan)?;
+    checker_service::spawn(
+        plan,
+        reload.clone(),
+        dataplane,
+        probes::prober(config),
+        notifier.lvs.clone(),
+        checker_service::track_files(config),
+    )
+    .map_err(|e| format!("cannot start the health checkers: {e}"))
+}
+
+async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn serve_vrrp(
+    config: ka_config::config::Config,
+    reload: vrrp_service::ReloadSource,
+    stop: tokio::sync::watch::Receiver<bool>,
+    to_notifier: mpsc::UnboundedSender<notifier::Notification>,
+    checker_commands: Option<mpsc::UnboundedSender<checker_service::Command>>,
+) -> i32 {
     let netlink = match Netlink::connect() {
         Ok(n) => n,
         Err(e) => {
@@ -111,10 +196,6 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
             return exit::CONFIG;
         }
     };
-    if args.check_only {
-        crate::info!("-C given: the VRRP subsystem is not started");
-    }
-
     // keepalived starts every instance as backup: addresses it would own that are already
     // present (from a crashed run, or added by hand) are removed first.
     for p in &vrrp_plan.instances {
@@ -217,7 +298,6 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         vrrp_plan.gna_interval,
     );
     let (to_worker, worker_done) = worker.spawn();
-    let (to_notifier, notifier_done) = notifier::spawn(vrrp_plan.notify_fifos.clone());
     let (to_vrrp, inputs) = mpsc::channel::<Input>(1024);
     let mut script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
     script_tasks.extend(trackers::spawn_file_watchers(&vrrp_plan.files, to_vrrp.clone()));
@@ -238,7 +318,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         }
         Err(e) => crate::warn!("interface changes will not be followed: {e}"),
     }
-    tokio::spawn(forward_sighup(to_vrrp.clone()));
+    tokio::spawn(forward_sighup(Some(to_vrrp.clone()), checker_commands));
     drop(to_vrrp);
 
     crate::info!(
@@ -246,10 +326,6 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         env!("CARGO_PKG_VERSION"),
         vrrp_plan.instances.len()
     );
-    let reload = vrrp_service::ReloadSource {
-        path: args.use_file.clone(),
-        config_id: args.config_id.clone(),
-    };
     let mut service = VrrpService::new(
         clock,
         router,
@@ -262,7 +338,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         link_states,
         vmacs,
     );
-    service.run(inputs, shutdown_signal()).await;
+    service.run(inputs, wait_for_stop(stop)).await;
     for t in script_tasks {
         t.abort();
     }
@@ -282,21 +358,27 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
             journal.save();
         }
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), notifier_done).await;
-    crate::info!("Stopped keepalived-rs");
     exit::OK
 }
 
-/// Turns each SIGHUP into a reload request.
-async fn forward_sighup(to_vrrp: mpsc::Sender<Input>) {
+/// Turns each SIGHUP into a reload request for each running subsystem.
+async fn forward_sighup(
+    to_vrrp: Option<mpsc::Sender<Input>>,
+    to_checker: Option<mpsc::UnboundedSender<checker_service::Command>>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         crate::error!("cannot install the SIGHUP handler: reload disabled");
         return;
     };
     while hup.recv().await.is_some() {
-        if to_vrrp.send(Input::Reload).await.is_err() {
-            break;
+        if let Some(c) = &to_checker {
+            let _ = c.send(checker_service::Command::Reload);
+        }
+        if let Some(v) = &to_vrrp {
+            if v.send(Input::Reload).await.is_err() {
+                break;
+            }
         }
     }
 }

@@ -3,9 +3,9 @@
 //! order the transitions happened. Scripts are started in order and not waited for, as
 //! keepalived does; FIFO lines are written in order.
 
-use super::plan::{FifoPlan, NotifyScripts};
-use ka_process as script_exec;
+use super::plan::{FifoPlan, FifoRole, NotifyScripts};
 use ka_config::script::Script;
+use ka_process as script_exec;
 use ka_vrrp::State;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -36,16 +36,47 @@ impl Notification {
     }
 }
 
-/// Starts the notifier task; send it notifications in the order they happen. The FIFOs are
-/// opened first (keepalived opens them when its VRRP process starts). When the sender is
-/// dropped the task waits up to a second for `notify_stop` scripts (keepalived's TIMER_HZ),
-/// kills what is left of them, and removes the FIFOs it created.
-pub fn spawn(fifos: Vec<FifoPlan>) -> (mpsc::UnboundedSender<Notification>, tokio::task::JoinHandle<()>) {
+/// Where to send what the notifier announces.
+#[derive(Clone)]
+pub struct NotifierHandle {
+    /// VRRP state changes, in the order they happen.
+    pub vrrp: mpsc::UnboundedSender<Notification>,
+    /// Health-checker FIFO lines (`RS ... UP`, `VS ... DOWN`), newline included.
+    pub lvs: mpsc::UnboundedSender<String>,
+}
+
+/// Starts the notifier task. The FIFOs are opened first (keepalived opens them when its
+/// processes start). When both senders are dropped the task waits up to a second for
+/// `notify_stop` scripts (keepalived's TIMER_HZ), kills what is left of them, and removes the
+/// FIFOs it created.
+pub fn spawn(fifos: Vec<FifoPlan>) -> (NotifierHandle, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
+    let (lvs_tx, mut lvs_rx) = mpsc::unbounded_channel::<String>();
     let handle = tokio::spawn(async move {
         let mut open: Vec<OpenFifo> = fifos.iter().filter_map(OpenFifo::open).collect();
         let mut stop_scripts: Vec<tokio::process::Child> = Vec::new();
-        while let Some(n) = rx.recv().await {
+        let (mut vrrp_open, mut lvs_open) = (true, true);
+        while vrrp_open || lvs_open {
+            let n = tokio::select! {
+                n = rx.recv(), if vrrp_open => match n {
+                    Some(n) => n,
+                    None => {
+                        vrrp_open = false;
+                        continue;
+                    }
+                },
+                line = lvs_rx.recv(), if lvs_open => {
+                    match line {
+                        Some(line) => {
+                            for f in open.iter_mut().filter(|f| f.role != FifoRole::Vrrp) {
+                                f.write_line(&line);
+                            }
+                        }
+                        None => lvs_open = false,
+                    }
+                    continue;
+                }
+            };
             let specific = match n.state {
                 State::Master => n.scripts.master.as_ref(),
                 State::Backup => n.scripts.backup.as_ref(),
@@ -73,7 +104,7 @@ pub fn spawn(fifos: Vec<FifoPlan>) -> (mpsc::UnboundedSender<Notification>, toki
                 }
             }
             let line = n.fifo_line();
-            for f in &mut open {
+            for f in open.iter_mut().filter(|f| f.role != FifoRole::Lvs) {
                 f.write_line(&line);
             }
         }
@@ -98,11 +129,18 @@ pub fn spawn(fifos: Vec<FifoPlan>) -> (mpsc::UnboundedSender<Notification>, toki
             }
         }
     });
-    (tx, handle)
+    (
+        NotifierHandle {
+            vrrp: tx,
+            lvs: lvs_tx,
+        },
+        handle,
+    )
 }
 
 /// A notify FIFO held open for writing.
 struct OpenFifo {
+    role: FifoRole,
     path: PathBuf,
     file: std::fs::File,
     /// We made it, so we remove it on exit (keepalived's `created_fifo`).
@@ -152,6 +190,7 @@ impl OpenFifo {
             .open(&plan.path);
         match file {
             Ok(file) => Some(OpenFifo {
+                role: plan.role,
                 path: plan.path.clone(),
                 file,
                 created,

@@ -15,8 +15,6 @@ pub struct VrrpPlan {
     pub scripts: Vec<ScriptTracker>,
     pub files: Vec<FileTracker>,
     pub processes: Vec<ProcessTracker>,
-    /// `notify_fifo` then `vrrp_notify_fifo`: keepalived writes every VRRP line to both.
-    pub notify_fifos: Vec<FifoPlan>,
     /// Interval between gratuitous ARPs / NAs on one interface (`vrrp_garp_interval`,
     /// `vrrp_gna_interval`).
     pub garp_interval: std::time::Duration,
@@ -27,10 +25,21 @@ pub struct VrrpPlan {
 /// with the FIFO's path appended, then held open for writing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FifoPlan {
+    /// Which lines it gets.
+    pub role: FifoRole,
     pub path: std::path::PathBuf,
     pub user: Option<String>,
     pub group: Option<String>,
     pub script: Option<Script>,
+}
+
+/// `notify_fifo` gets every line; `vrrp_notify_fifo` the VRRP ones; `lvs_notify_fifo` the
+/// health-checker ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FifoRole {
+    Global,
+    Vrrp,
+    Lvs,
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +142,38 @@ use ka_net::netlink::{
 use ka_vrrp::{GarpSchedule, InitialState, LinkId, TrackWeight, TrackerId};
 use ka_wire::rx::Peer;
 use std::collections::BTreeMap;
+
+/// The notify FIFOs of a configuration: `notify_fifo` (every line), `vrrp_notify_fifo`,
+/// `lvs_notify_fifo`, each with its script, owned by the default script user unless given.
+pub fn notify_fifos(config: &ka_config::config::Config) -> Vec<FifoPlan> {
+    let global = &config.global_defs;
+    let default_user = config.vrrp.default_script_user();
+    [
+        (FifoRole::Global, &global.notify_fifo, &global.notify_fifo_script),
+        (
+            FifoRole::Vrrp,
+            &global.vrrp_notify_fifo,
+            &global.vrrp_notify_fifo_script,
+        ),
+        (
+            FifoRole::Lvs,
+            &global.lvs_notify_fifo,
+            &global.lvs_notify_fifo_script,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(role, fifo, script)| {
+        let fifo = fifo.as_ref()?;
+        Some(FifoPlan {
+            role,
+            path: std::path::PathBuf::from(&fifo.path),
+            user: fifo.user.clone().or_else(|| default_user.0.map(str::to_string)),
+            group: fifo.group.clone().or_else(|| default_user.1.map(str::to_string)),
+            script: script.clone().map(|s| with_default_user(s, default_user)),
+        })
+    })
+    .collect()
+}
 
 /// A script without its own `USER [GROUP]` runs as the default script user.
 fn with_default_user(mut script: Script, default: (Option<&str>, Option<&str>)) -> Script {
@@ -567,21 +608,6 @@ pub fn build(config: &ka_config::config::Config, machine: &Machine<'_>) -> Resul
         scripts,
         files,
         processes,
-        notify_fifos: [
-            (&global.notify_fifo, &global.notify_fifo_script),
-            (&global.vrrp_notify_fifo, &global.vrrp_notify_fifo_script),
-        ]
-        .into_iter()
-        .filter_map(|(fifo, script)| {
-            let fifo = fifo.as_ref()?;
-            Some(FifoPlan {
-                path: std::path::PathBuf::from(&fifo.path),
-                user: fifo.user.clone().or_else(|| default_user.0.map(str::to_string)),
-                group: fifo.group.clone().or_else(|| default_user.1.map(str::to_string)),
-                script: script.clone().map(|s| with_default_user(s, default_user)),
-            })
-        })
-        .collect(),
         garp_interval: Duration::from_micros(global.vrrp_garp_interval.as_micros()),
         gna_interval: Duration::from_micros(global.vrrp_gna_interval.as_micros()),
     })

@@ -151,9 +151,26 @@ pub fn initial_file_values(
 }
 
 async fn watch_file(f: super::plan::FileTracker, to_vrrp: mpsc::Sender<Input>) {
+    let (tx, mut values) = mpsc::unbounded_channel();
+    let follower = tokio::spawn(follow_track_file(f.name.clone(), f.path.clone(), tx));
+    while let Some(value) = values.recv().await {
+        if to_vrrp
+            .send(Input::Tracker(f.id, ka_vrrp::TrackerState::Value(value)))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    follower.abort();
+}
+
+/// Follows a tracked file (`track_file NAME` at `path`): sends its value each time it
+/// changes (inotify on the file's directory, so creation, replacement and deletion are all
+/// seen). Used by VRRP tracking and by FILE_CHECK.
+pub async fn follow_track_file(name: String, path: std::path::PathBuf, changed: mpsc::UnboundedSender<i64>) {
     use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-    let dir = f
-        .path
+    let dir = path
         .parent()
         .map(|d| {
             if d.as_os_str().is_empty() {
@@ -163,11 +180,11 @@ async fn watch_file(f: super::plan::FileTracker, to_vrrp: mpsc::Sender<Input>) {
             }
         })
         .unwrap_or(std::path::Path::new("/"));
-    let name = f.path.file_name().map(|n| n.to_os_string());
+    let file_name = path.file_name().map(|n| n.to_os_string());
     let inotify = match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) {
         Ok(i) => i,
         Err(e) => {
-            crate::error!("track_file {}: inotify: {e}", f.name);
+            crate::error!("track_file {name}: inotify: {e}");
             return;
         }
     };
@@ -178,14 +195,14 @@ async fn watch_file(f: super::plan::FileTracker, to_vrrp: mpsc::Sender<Input>) {
         | AddWatchFlags::IN_DELETE
         | AddWatchFlags::IN_MODIFY;
     if let Err(e) = inotify.add_watch(dir, flags) {
-        crate::error!("track_file {}: cannot watch {}: {e}", f.name, dir.display());
+        crate::error!("track_file {name}: cannot watch {}: {e}", dir.display());
         return;
     }
     let Ok(fd) = register_inotify(inotify) else {
-        crate::error!("track_file {}: cannot register inotify", f.name);
+        crate::error!("track_file {name}: cannot register inotify");
         return;
     };
-    let mut last = read_track_file(&f.path).unwrap_or(0);
+    let mut last = read_track_file(&path).unwrap_or(0);
     loop {
         let Ok(mut guard) = fd.readable().await else {
             return;
@@ -194,25 +211,20 @@ async fn watch_file(f: super::plan::FileTracker, to_vrrp: mpsc::Sender<Input>) {
             Ok(Ok(ev)) => ev,
             Ok(Err(_)) | Err(_) => continue,
         };
-        if !events.iter().any(|e| e.name.as_ref() == name.as_ref()) {
+        if !events.iter().any(|e| e.name.as_ref() == file_name.as_ref()) {
             continue;
         }
-        let Some(value) = read_track_file(&f.path) else {
+        let Some(value) = read_track_file(&path) else {
             crate::warn!(
-                "track_file {}: invalid number in {} - ignoring",
-                f.name,
-                f.path.display()
+                "track_file {name}: invalid number in {} - ignoring",
+                path.display()
             );
             continue;
         };
         if value != last {
             last = value;
-            crate::info!("track_file {}: {} now {value}", f.name, f.path.display());
-            if to_vrrp
-                .send(Input::Tracker(f.id, ka_vrrp::TrackerState::Value(value)))
-                .await
-                .is_err()
-            {
+            crate::info!("track_file {name}: {} now {value}", path.display());
+            if changed.send(value).is_err() {
                 return;
             }
         }

@@ -1,0 +1,371 @@
+//! The health-checker side of the daemon (keepalived's checker process): the checker engine
+//! on a thread and runtime of its own, so that thousands of probes never delay a VRRP advert;
+//! probes run concurrently (bounded); the engine's desired state goes to the data-plane
+//! thread, which keeps the kernel in step (see [`ka_lb::dataplane::Syncer`]).
+//!
+//! Lifecycle: started with the daemon when the configuration has virtual servers; SIGHUP
+//! reloads (state of unchanged real servers kept); SIGTERM takes every real server out as
+//! keepalived does, empties what we own in the data plane, then stops.
+
+use super::clock::Clock;
+use super::vrrp_service::ReloadSource;
+use ka_check::engine::{Engine, Event, ProbeRequest};
+use ka_check::plan::CheckPlan;
+use ka_check::policy::Outcome;
+use ka_lb::dataplane::{sync_once, Dataplane, SyncStatus, Syncer};
+use ka_lb::model::LbState;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Runs one probe. The daemon's is [`ka_probe`]'s; tests can script one.
+pub trait Prober: Send + Sync + 'static {
+    /// Probes checker `checker` of real server `rs` of virtual server `vs` of `plan`
+    /// (`url`: the url to fetch for HTTP_GET/SSL_GET).
+    fn probe(
+        &self,
+        plan: Arc<CheckPlan>,
+        vs: usize,
+        rs: usize,
+        checker: usize,
+        url: usize,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+}
+
+/// Most probes in flight at once: a bound on sockets and processes. Probes beyond it wait
+/// (their checkers stay due) rather than fail.
+pub const MAX_PROBES_IN_FLIGHT: usize = 2048;
+
+/// What the daemon asks of the checker thread.
+#[derive(Debug)]
+pub enum Command {
+    Reload,
+    Stop,
+}
+
+/// A running checker side.
+pub struct CheckerHandle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts the checker thread for `plan`. `file_values` reads tracked files (FILE_CHECK);
+/// `track_files` are their (name, path) to follow; FIFO lines go to `fifo`.
+pub fn spawn(
+    plan: CheckPlan,
+    reload: ReloadSource,
+    dataplane: Box<dyn Dataplane + Send>,
+    prober: Arc<dyn Prober>,
+    fifo: mpsc::UnboundedSender<String>,
+    track_files: Vec<(String, std::path::PathBuf)>,
+) -> std::io::Result<CheckerHandle> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let thread = std::thread::Builder::new()
+        .name("checker".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    crate::error!("checker: cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            runtime.block_on(run(plan, reload, dataplane, prober, fifo, track_files, rx));
+        })?;
+    Ok(CheckerHandle { commands: tx, thread })
+}
+
+fn read_files(track_files: &[(String, std::path::PathBuf)]) -> impl Fn(&str) -> Option<i64> + '_ {
+    move |name| {
+        track_files
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, p)| super::trackers::read_track_file(p))
+    }
+}
+
+async fn run(
+    plan: CheckPlan,
+    reload: ReloadSource,
+    dataplane: Box<dyn Dataplane + Send>,
+    prober: Arc<dyn Prober>,
+    fifo: mpsc::UnboundedSender<String>,
+    track_files: Vec<(String, std::path::PathBuf)>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let clock = Clock::new();
+    let seed =
+        u64::from(std::process::id()) ^ clock.now().as_micros().rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
+    let mut shared = Arc::new(engine.plan().clone());
+    let dp = DataplaneThread::spawn(dataplane, clock);
+    let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, ka_check::CheckerId, Outcome)>();
+    // Results from before a reload are dropped: the epoch says which plan they belong to.
+    let mut epoch = 0u64;
+    let mut in_flight = 0usize;
+    let (file_tx, mut file_changes) = mpsc::unbounded_channel::<(String, i64)>();
+    let mut followers = follow_files(&track_files, &file_tx);
+    let mut sent_generation = None;
+    crate::info!(
+        "checker: {} virtual server(s), {} checker(s), data plane {}",
+        engine.plan().virtual_servers.len(),
+        engine.checker_count(),
+        dp.name
+    );
+    loop {
+        // Carry out what the engine said, and push a changed desired state.
+        while let Some(e) = engine.poll_event() {
+            carry_out(e, &fifo);
+        }
+        if sent_generation != Some(engine.generation()) {
+            sent_generation = Some(engine.generation());
+            dp.set_desired(engine.desired());
+        }
+        // Start every probe that is due, within the in-flight bound.
+        let now = clock.now();
+        while in_flight < MAX_PROBES_IN_FLIGHT {
+            let Some(ProbeRequest { id, url }) = engine.poll_probe(now) else {
+                break;
+            };
+            let Some((vs, rs, k)) = engine.locate(id) else {
+                continue;
+            };
+            in_flight += 1;
+            let probe = prober.probe(shared.clone(), vs, rs, k, url);
+            let tx = results_tx.clone();
+            let this_epoch = epoch;
+            tokio::spawn(async move {
+                let outcome = probe.await;
+                let _ = tx.send((this_epoch, id, outcome));
+            });
+        }
+        let sleep = match engine.deadline() {
+            Some(at) if in_flight < MAX_PROBES_IN_FLIGHT => tokio::time::sleep_until(clock.deadline(at)),
+            _ => tokio::time::sleep(Duration::from_secs(3600)),
+        };
+        tokio::select! {
+            _ = sleep => {}
+            Some((e, id, outcome)) = results.recv() => {
+                in_flight = in_flight.saturating_sub(1);
+                if e == epoch {
+                    engine.probe_done(clock.now(), id, outcome);
+                }
+            }
+            Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
+            cmd = commands.recv() => match cmd {
+                Some(Command::Reload) => {
+                    match load_plan(&reload) {
+                        Ok(plan) => {
+                            crate::info!("checker: Reloading");
+                            epoch += 1;
+                            engine.reload(plan, clock.now());
+                            shared = Arc::new(engine.plan().clone());
+                            for f in followers.drain(..) {
+                                f.abort();
+                            }
+                            let files = track_files_of(&reload);
+                            followers = follow_files(&files, &file_tx);
+                        }
+                        Err(why) => crate::error!("checker: reload refused, keeping the running configuration: {why}"),
+                    }
+                }
+                Some(Command::Stop) | None => break,
+            },
+        }
+    }
+    for f in followers {
+        f.abort();
+    }
+    engine.shutdown();
+    while let Some(e) = engine.poll_event() {
+        carry_out(e, &fifo);
+    }
+    dp.stop(engine.desired()).await;
+}
+
+fn follow_files(
+    files: &[(String, std::path::PathBuf)],
+    tx: &mpsc::UnboundedSender<(String, i64)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    files
+        .iter()
+        .map(|(name, path)| {
+            let (vtx, mut values) = mpsc::unbounded_channel();
+            let follower = tokio::spawn(super::trackers::follow_track_file(
+                name.clone(),
+                path.clone(),
+                vtx,
+            ));
+            let tx = tx.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                while let Some(v) = values.recv().await {
+                    if tx.send((name.clone(), v)).is_err() {
+                        break;
+                    }
+                }
+                follower.abort();
+            })
+        })
+        .collect()
+}
+
+/// The tracked files FILE_CHECK uses in a configuration: (name, path).
+pub fn track_files(config: &ka_config::config::Config) -> Vec<(String, std::path::PathBuf)> {
+    let used: std::collections::BTreeSet<&str> = config
+        .lvs
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter_map(|c| match &c.kind {
+            ka_config::lvs::checker::CheckerKind::File(f) => Some(f.track_file.as_str()),
+            _ => None,
+        })
+        .collect();
+    config
+        .vrrp
+        .track_file
+        .iter()
+        .filter(|t| used.contains(t.name.as_str()))
+        .map(|t| (t.name.clone(), std::path::PathBuf::from(&t.file)))
+        .collect()
+}
+
+fn track_files_of(reload: &ReloadSource) -> Vec<(String, std::path::PathBuf)> {
+    let loaded = crate::config_test::load(&reload.path, reload.config_id.clone());
+    track_files(&loaded.config)
+}
+
+fn load_plan(reload: &ReloadSource) -> Result<CheckPlan, String> {
+    let loaded = crate::config_test::load(&reload.path, reload.config_id.clone());
+    if loaded.cannot_run() {
+        let first = loaded
+            .blocking_diagnostics()
+            .next()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "the file cannot be read".into());
+        return Err(first);
+    }
+    Ok(ka_check::plan::build(&loaded.config))
+}
+
+fn carry_out(e: Event, fifo: &mpsc::UnboundedSender<String>) {
+    match e {
+        Event::Log(line) => crate::info!("{line}"),
+        Event::Fifo(line) => {
+            let _ = fifo.send(line);
+        }
+        Event::Script(script) => {
+            match ka_process::command(&script, &[]).and_then(|mut c| c.spawn().map_err(|e| e.to_string())) {
+                Ok(mut child) => {
+                    tokio::spawn(async move {
+                        let _ = child.wait().await;
+                    });
+                }
+                Err(e) => crate::warn!("cannot run script {}: {e}", script.command),
+            }
+        }
+    }
+}
+
+// ===== the data-plane thread =====
+
+enum DpMessage {
+    Desired(LbState),
+    /// Sync `LbState` (what remains after shutdown), then answer.
+    Stop(LbState, tokio::sync::oneshot::Sender<()>),
+}
+
+/// The data plane runs on a thread of its own: netlink and `nft` calls block, and a slow
+/// kernel must not hold up the probes.
+struct DataplaneThread {
+    name: &'static str,
+    tx: std::sync::mpsc::Sender<DpMessage>,
+}
+
+impl DataplaneThread {
+    fn spawn(mut dp: Box<dyn Dataplane + Send>, clock: Clock) -> DataplaneThread {
+        let name = dp.name();
+        let (tx, rx) = std::sync::mpsc::channel::<DpMessage>();
+        let spawned = std::thread::Builder::new()
+            .name("dataplane".into())
+            .spawn(move || dataplane_loop(dp.as_mut(), rx, clock));
+        if let Err(e) = spawned {
+            crate::error!("cannot start the data-plane thread: {e}");
+        }
+        DataplaneThread { name, tx }
+    }
+
+    fn set_desired(&self, state: LbState) {
+        let _ = self.tx.send(DpMessage::Desired(state));
+    }
+
+    async fn stop(&self, remaining: LbState) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(DpMessage::Stop(remaining, done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
+        }
+    }
+}
+
+fn dataplane_loop(dp: &mut dyn Dataplane, rx: std::sync::mpsc::Receiver<DpMessage>, clock: Clock) {
+    let mut syncer = Syncer::new();
+    let mut failing = false;
+    loop {
+        let wait = match syncer.deadline() {
+            Some(at) => Duration::from_micros((at - clock.now().min(at)).0),
+            None => Duration::from_secs(3600),
+        };
+        let mut stop = None;
+        match rx.recv_timeout(wait) {
+            Ok(DpMessage::Desired(s)) => syncer.set_desired(s),
+            Ok(DpMessage::Stop(s, done)) => {
+                syncer.set_desired(s);
+                stop = Some(done);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        // Only the latest desired state matters: skip over any that queued up meanwhile.
+        while stop.is_none() {
+            match rx.try_recv() {
+                Ok(DpMessage::Desired(s)) => syncer.set_desired(s),
+                Ok(DpMessage::Stop(s, done)) => {
+                    syncer.set_desired(s);
+                    stop = Some(done);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = clock.now();
+        if syncer.wants_sync(now) || stop.is_some() {
+            let (changes, status) = sync_once(&mut syncer, dp, now);
+            for c in &changes {
+                crate::debug!("data plane: {c}");
+            }
+            match status {
+                SyncStatus::InSync => {
+                    if failing {
+                        crate::info!("data plane {}: in sync again", dp.name());
+                        failing = false;
+                    }
+                }
+                SyncStatus::RetryAt { at, failures, why } => {
+                    failing = true;
+                    crate::error!(
+                        "data plane {}: {why} (attempt {failures}; retrying in {} ms)",
+                        dp.name(),
+                        (at - now).0 / 1000
+                    );
+                }
+            }
+        }
+        if let Some(done) = stop {
+            let _ = done.send(());
+            return;
+        }
+    }
+}
