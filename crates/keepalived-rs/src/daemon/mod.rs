@@ -86,8 +86,9 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         match start_checker(&config, &reload, args, &to_notifier) {
             Ok(c) => Some(c),
             Err(why) => {
-                crate::error!("{why}");
-                return exit::FATAL;
+                // As when keepalived's checker process cannot start: VRRP goes on.
+                crate::error!("health checkers not started: {why}");
+                None
             }
         }
     } else {
