@@ -103,17 +103,26 @@ impl VrrpService {
         let now = self.clock.now();
         self.router.start(now);
         self.drain_actions();
-        let sleep = tokio::time::sleep_until(self.clock.deadline(now));
-        tokio::pin!(sleep);
+        let timer = match super::clock::PreciseTimer::new() {
+            Ok(t) => t,
+            Err(e) => {
+                crate::error!("cannot create the VRRP timer: {e}");
+                return;
+            }
+        };
         loop {
             let deadline = self.router.poll_timeout();
             if let Some(d) = deadline {
-                sleep.as_mut().reset(self.clock.deadline(d));
+                let now = self.clock.now();
+                let wait = std::time::Duration::from_micros(if d > now { (d - now).0 } else { 0 });
+                if let Err(e) = timer.arm(wait) {
+                    crate::error!("cannot arm the VRRP timer: {e}");
+                }
             }
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
-                _ = &mut sleep, if deadline.is_some() => {
+                _ = timer.expired(), if deadline.is_some() => {
                     let now = self.clock.now();
                     self.router.handle_timeout(now);
                     self.drain_actions();
