@@ -1,4 +1,5 @@
-//! The I/O edge of keepalived-rs: everything that touches the kernel for VRRP.
+//! The I/O edge of keepalived-rs: everything that touches the kernel for VRRP and the data
+//! plane.
 //!
 //! - [`vrrp_socket`]: raw IPv4/IPv6 protocol-112 sockets, one per interface and family, as
 //!   keepalived uses them (multicast membership, TTL 255, our own IPv4 header, kernel IPv6
@@ -6,11 +7,14 @@
 //! - [`frame_socket`]: AF_PACKET for gratuitous ARP and unsolicited NA frames;
 //! - [`netlink`]: rtnetlink requests for addresses, routes, rules and links (macvlans);
 //! - [`monitor`]: link and address change notifications;
-//! - [`sysctl`]: kernel parameters set for VMACs and restored on exit.
+//! - [`sysctl`]: kernel parameters set for VMACs and restored on exit;
+//! - [`ipvs`]: the IPVS load-balancer data plane over generic netlink (blocking; the daemon
+//!   runs it on a thread of its own).
 //!
 //! Sockets and buffers are set up once; the receive and send paths allocate nothing.
 
 pub mod frame_socket;
+pub mod ipvs;
 pub mod monitor;
 pub mod netlink;
 pub mod sysctl;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-const PURE_CRATES: &[&str] = &["ka-units", "ka-wire", "ka-vrrp", "ka-config", "ka-lb", "ka-check"];
+const PURE_CRATES: &[&str] = &["ka-units", "ka-wire", "ka-vrrp", "ka-config", "ka-lb", "ka-check", "ka-ipvs"];
 const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "Instant::now",
     "SystemTime",
