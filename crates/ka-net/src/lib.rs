@@ -9,7 +9,9 @@
 //! - [`monitor`]: link and address change notifications;
 //! - [`sysctl`]: kernel parameters set for VMACs and restored on exit;
 //! - [`ipvs`]: the IPVS load-balancer data plane over generic netlink (blocking; the daemon
-//!   runs it on a thread of its own).
+//!   runs it on a thread of its own);
+//! - [`nft`]: the nftables load-balancer data plane (`nft -f` transactions, `nft -j list`
+//!   read-back), for kernels without IPVS.
 //!
 //! Sockets and buffers are set up once; the receive and send paths allocate nothing.
 
@@ -17,6 +19,7 @@ pub mod frame_socket;
 pub mod ipvs;
 pub mod monitor;
 pub mod netlink;
+pub mod nft;
 pub mod sysctl;
 pub mod vrrp_socket;
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-const PURE_CRATES: &[&str] = &["ka-units", "ka-wire", "ka-vrrp", "ka-config", "ka-lb", "ka-check", "ka-ipvs"];
+const PURE_CRATES: &[&str] = &["ka-units", "ka-wire", "ka-vrrp", "ka-config", "ka-lb", "ka-check", "ka-ipvs", "ka-nft"];
 const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "Instant::now",
     "SystemTime",
