@@ -24,16 +24,22 @@ pub(crate) fn put_dest_key(m: &mut MessageBuilder, key: &DestKey) {
     m.end_nest(nest);
 }
 
-/// `IPVS_CMD_ATTR_DEST` in full (NEW/SET_DEST), in keepalived's order: identity, FWD_METHOD,
-/// WEIGHT, the tunnel settings for a tunnel destination, U_THRESH, L_THRESH.
+/// `IPVS_CMD_ATTR_DEST` in full (NEW/SET_DEST), as keepalived 2.2.7 writes it: identity,
+/// FWD_METHOD, WEIGHT, the tunnel settings for a tunnel destination, U_THRESH, L_THRESH.
 pub(crate) fn put_dest(m: &mut MessageBuilder, dest: &Dest) {
     let nest = m.begin_nest(cmd_attr::DEST);
     put_key(m, &dest.key);
     m.put_u32(dest_attr::FWD_METHOD, dest.forward.code());
     m.put_u32(dest_attr::WEIGHT, dest.weight);
-    if let (Forward::Tunnel, Some(t)) = (dest.forward, dest.tunnel) {
-        // keepalived sends the port for GUE only and the flags for non-IPIP only; a value
-        // that is set anyway is sent too, so that what is read back is what was asked for.
+    if dest.forward == Forward::Tunnel {
+        // As keepalived: the type for every tunnel destination (IPIP when none is given), the
+        // port for GUE, the flags for GUE and GRE. A port or flags set anyway are sent too,
+        // so that what is read back is what was asked for.
+        let t = dest.tunnel.unwrap_or(TunnelSpec {
+            kind: tunnel_type::IPIP,
+            port: 0,
+            flags: 0,
+        });
         m.put_u8(dest_attr::TUN_TYPE, t.kind);
         if t.kind == tunnel_type::GUE || t.port != 0 {
             m.put_be16(dest_attr::TUN_PORT, t.port);

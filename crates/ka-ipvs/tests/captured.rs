@@ -1,5 +1,5 @@
-//! Golden vectors captured from the real thing: ipvsadm 1.31 talking to the ip_vs of Debian's
-//! 6.1 kernel, recorded by `tools/ipvs-vm/capture-ipvs-vectors.sh` (an nlmon device in the
+//! Golden vectors captured from the real thing: ipvsadm 1.31 and keepalived 2.2.7 talking to the
+//! ip_vs of Debian's 6.1 kernel, recorded by `tools/ipvs-vm/capture-ipvs-vectors.sh` (an nlmon device in the
 //! test VM) into `tests/vectors/NAME.pcap`, with what ipvsadm printed in `NAME.txt`.
 //!
 //! Both directions: every request ipvsadm sent decodes to the request we expect and our
@@ -202,18 +202,22 @@ fn replay(name: &str) -> (Exchange, String) {
             },
         }
     }
-    // ipvsadm asks for the version first (GET_INFO) before every command.
-    assert_eq!(x.requests.first(), Some(&Ok(Request::GetInfo)), "{name}");
-    assert_eq!(
-        x.info_banners,
-        vec!["IP Virtual Server version 1.2.1 (size=4096)".to_string()]
-    );
     (x, printed)
 }
 
+/// An ipvsadm capture: ipvsadm asks for the version (GET_INFO) before every command.
+fn replay_ipvsadm(name: &str) -> (Exchange, String) {
+    let (x, printed) = replay(name);
+    assert_eq!(x.requests.first(), Some(&Ok(Request::GetInfo)), "{name}");
+    assert_eq!(x.info_banners, vec![BANNER.to_string()]);
+    (x, printed)
+}
+
+const BANNER: &str = "IP Virtual Server version 1.2.1 (size=4096)";
+
 /// The request a capture was made for (after GET_INFO), which the kernel acknowledged.
 fn single_request(name: &str) -> Request {
-    let (x, printed) = replay(name);
+    let (x, printed) = replay_ipvsadm(name);
     assert!(printed.contains("# exit 0"), "{name}: {printed}");
     assert_eq!(x.requests.len(), 2, "{name}: {:?}", x.requests);
     assert!(x.errors.is_empty(), "{name}");
@@ -374,7 +378,7 @@ fn table_wide_requests() {
             udp: 30
         })
     );
-    let (x, printed) = replay("get-timeouts");
+    let (x, printed) = replay_ipvsadm("get-timeouts");
     assert_eq!(x.requests[1], Ok(Request::GetConfig));
     let t = x.timeouts[0];
     assert_eq!(
@@ -393,7 +397,7 @@ fn table_wide_requests() {
 
 #[test]
 fn refusals() {
-    let (x, printed) = replay("error-exists");
+    let (x, printed) = replay_ipvsadm("error-exists");
     assert_eq!(
         x.requests[1],
         Ok(Request::NewService(Service::new(
@@ -404,7 +408,7 @@ fn refusals() {
     assert_eq!(x.errors, vec![17]);
     assert!(printed.starts_with("Service already exists"));
     // A scheduler the model does not know: the request does not decode, the reply does.
-    let (x, printed) = replay("error-scheduler");
+    let (x, printed) = replay_ipvsadm("error-scheduler");
     assert!(
         matches!(
             &x.requests[1],
@@ -422,7 +426,7 @@ fn refusals() {
 
 #[test]
 fn listing_dumps() {
-    let (x, printed) = replay("list");
+    let (x, printed) = replay_ipvsadm("list");
     assert!(
         printed.contains("FWM  7 IPv6 sh (sh-fallback,sh-port)"),
         "{printed}"
@@ -473,7 +477,7 @@ fn printed_counters(printed: &str) -> Vec<u64> {
 
 #[test]
 fn counters_after_traffic() {
-    let (x, printed) = replay("list-traffic");
+    let (x, printed) = replay_ipvsadm("list-traffic");
     let want = printed_counters(&printed);
     let [service] = x.services.as_slice() else {
         panic!("{:?}", x.services)
@@ -506,4 +510,86 @@ fn every_captured_message_survives_the_fuzz_entry_point() {
         }
     }
     assert!(n > 200, "only {n} messages");
+}
+
+/// keepalived 2.2.7's checker process starting with three virtual servers (NAT with
+/// persistence and thresholds, DR with ops, an IPv6 fwmark with sh flags and tunnel real
+/// servers, GUE and plain IPIP), then stopping: our encoder writes its requests byte for
+/// byte, the service in destination and delete requests reduced to its identity (all the
+/// kernel reads there).
+#[test]
+fn keepalived_programs_and_removes_its_services() {
+    let dns = ops_service();
+    let web1 = masq_dest(3);
+    let web2 = Dest::new(
+        DestKey {
+            addr: ip("198.51.100.2"),
+            port: 8080,
+        },
+        Forward::Masq,
+        1,
+    );
+    let dns1 = Dest::new(
+        DestKey {
+            addr: ip("198.51.100.4"),
+            port: 53,
+        },
+        Forward::Route,
+        2,
+    );
+    let ipip = Dest::new(
+        DestKey {
+            addr: ip("2001:db8::2"),
+            port: 0,
+        },
+        Forward::Tunnel,
+        1,
+    );
+    let (x, printed) = replay("keepalived-start");
+    assert!(x.errors.is_empty());
+    let requests: Vec<Request> = x.requests.into_iter().map(Result::unwrap).collect();
+    let changes: Vec<&Request> = requests
+        .iter()
+        // Also in the capture: the `ipvsadm -Ln` that waited for the real servers.
+        .filter(|r| !matches!(r, Request::GetInfo | Request::GetServices | Request::GetDests(_)))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            &Request::NewService(persistent_web(Scheduler::Wrr)),
+            &Request::NewDest(web(), web1.clone()),
+            &Request::NewDest(web(), web2.clone()),
+            &Request::NewService(dns.clone()),
+            &Request::NewDest(dns.key, dns1.clone()),
+            &Request::NewService(sh_service()),
+            &Request::NewDest(fwmark6(), gue_dest()),
+            &Request::NewDest(fwmark6(), ipip.clone()),
+        ]
+    );
+    assert!(
+        printed.contains("  -> [2001:db8::2]:0              Tunnel  1"),
+        "{printed}"
+    );
+
+    let (x, printed) = replay("keepalived-stop");
+    assert!(x.errors.is_empty());
+    let requests: Vec<Request> = x.requests.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        requests,
+        vec![
+            Request::DelDest(web(), web1.key),
+            Request::DelDest(web(), web2.key),
+            Request::DelService(web()),
+            Request::DelDest(dns.key, dns1.key),
+            Request::DelService(dns.key),
+            Request::DelDest(fwmark6(), gue_dest().key),
+            Request::DelDest(fwmark6(), ipip.key),
+            Request::DelService(fwmark6()),
+        ]
+    );
+    assert_eq!(
+        printed.lines().filter(|l| l.starts_with("  -> ")).count(),
+        1,
+        "only the header: {printed}"
+    );
 }
