@@ -79,7 +79,10 @@ if [ ! -d "$KROOT/boot" ]; then
                  || { apt-get update -q >/dev/null 2>&1 && apt-get download "$KPKG" >/dev/null 2>&1; }; } \
             && dpkg-deb -x "${KPKG}"_*.deb "$KROOT.tmp" \
             && depmod -b "$KROOT.tmp" "$KVER" \
-            && mv "$KROOT.tmp" "$KROOT" && rm -f "${KPKG}"_*.deb
+            && mv "$KROOT.tmp" "$KROOT" && rm -f "${KPKG}"_*.deb \
+            && for old in "$CACHE"/*/; do  # kernels linux-image-amd64 no longer depends on
+                   [ "${old%/}" = "$KROOT" ] || rm -rf "${old%/}"
+               done
     ) 9>"$CACHE/.lock" || { echo "ipvs-vm: could not fetch and unpack $KPKG" >&2; exit 126; }
 fi
 echo "ipvs-vm: kernel $KVER ($(since "$T_START") s)"
