@@ -165,7 +165,8 @@ impl Syncer {
     }
 
     /// The changes to make from a fresh read of the data plane.
-    pub fn plan_from(&mut self, actual: LbState) -> Vec<Change> {
+    pub fn plan_from(&mut self, mut actual: LbState) -> Vec<Change> {
+        normalize(&mut actual, &self.desired);
         let changes = reconcile::reconcile(&self.desired, &actual, &self.owned);
         self.believed = Some(actual);
         changes
@@ -180,6 +181,10 @@ impl Syncer {
         now: Instant,
     ) -> SyncStatus {
         self.dirty = false;
+        let mut read_back = read_back;
+        if let Some(actual) = read_back.as_mut() {
+            normalize(actual, &self.desired);
+        }
         let why = match (&result, &read_back) {
             (Err(e), _) => Some(format!("data plane write failed: {e}")),
             (Ok(()), None) => Some("data plane could not be read back".to_string()),
@@ -225,6 +230,25 @@ impl Syncer {
                     at,
                     failures: self.failures,
                     why,
+                }
+            }
+        }
+    }
+}
+
+/// What the kernel reports differently from what it was given, for reasons of its own, is
+/// read as what was given: IPVS turns the forwarding method of a real server whose address
+/// is on this machine into `Local` (the packets are delivered locally whatever the method).
+/// Without this the syncer would "correct" it forever.
+fn normalize(actual: &mut LbState, desired: &LbState) {
+    for (key, have) in actual.services.iter_mut() {
+        let Some(want) = desired.services.get(key) else {
+            continue;
+        };
+        for (dk, d) in have.dests.iter_mut() {
+            if d.forward == crate::model::Forward::Local {
+                if let Some(w) = want.dests.get(dk) {
+                    d.forward = w.forward;
                 }
             }
         }
@@ -327,6 +351,24 @@ mod tests {
         assert_eq!(waits, vec![Micros(100_000), Micros(200_000), Micros(400_000)]);
         assert_eq!(dp.state, desired(&[1]));
         assert_eq!(s.deadline(), None);
+    }
+
+    #[test]
+    fn a_local_real_server_is_not_corrected_forever() {
+        let mut dp = FakeDataplane::default();
+        let mut s = Syncer::new();
+        s.set_desired(desired(&[1]));
+        sync_once(&mut s, &mut dp, Instant(0));
+        // The kernel reports the real server as Local (its address is ours).
+        for svc in dp.state.services.values_mut() {
+            for d in svc.dests.values_mut() {
+                d.forward = Forward::Local;
+            }
+        }
+        s.set_desired(desired(&[2]));
+        let (changes, status) = sync_once(&mut s, &mut dp, Instant(1));
+        assert_eq!(status, SyncStatus::InSync);
+        assert_eq!(changes.len(), 1, "only the weight: {changes:?}");
     }
 
     #[test]

@@ -128,11 +128,12 @@ fn start_checker(
 ) -> Result<checker_service::CheckerHandle, String> {
     let plan = ka_check::plan::build(config);
     let dataplane = dataplane::choose(&args.dataplane, &plan)?;
+    let prober = probes::prober(config, &plan)?;
     checker_service::spawn(
         plan,
         reload.clone(),
         dataplane,
-        probes::prober(config),
+        prober,
         notifier.lvs.clone(),
         checker_service::track_files(config),
     )
