@@ -212,6 +212,10 @@ impl<'a> Cx<'a> {
     pub fn decimal(&mut self, stmt: &Statement, index: usize, min: u64, max: u64, shift: u32) -> Option<u64> {
         let word = self.word(stmt, index)?;
         let outcome = parse_decimal(&word.text, min, max, shift);
+        if outcome.messages.is_empty() {
+            // The common case: nothing to explain, so nothing to format.
+            return outcome.value;
+        }
         let expected = format!(
             "a number from {} to {}",
             format_fixed(min, shift),

@@ -23,7 +23,7 @@ pub struct Statement {
     /// The rest of the line from a `"` that is never closed: keepalived's word splitter drops
     /// it (after reporting it), but script keywords re-split the raw line and must see it to
     /// report the missing quote as keepalived does rather than a missing parameter.
-    pub unterminated: Option<Word>,
+    pub unterminated: Option<Box<Word>>,
     pub block: Option<Block>,
 }
 
@@ -49,7 +49,7 @@ impl Statement {
     /// `alloc_strvec_quoted_escaped` re-reads for script commands.
     pub fn line_words(&self) -> Vec<Word> {
         let mut words = self.words.clone();
-        words.extend(self.unterminated.iter().cloned());
+        words.extend(self.unterminated.iter().map(|w| (**w).clone()));
         words
     }
 
@@ -81,7 +81,7 @@ impl Block {
 
 /// Splits one preprocessed line into words, plus the unterminated quoted tail if a `"` is
 /// never closed (see [`Statement::unterminated`]).
-pub fn split_words(line: &Line, diags: &mut Diagnostics) -> (Vec<Word>, Option<Word>) {
+pub fn split_words(line: &Line, diags: &mut Diagnostics) -> (Vec<Word>, Option<Box<Word>>) {
     let chars: Vec<char> = line.text.chars().collect();
     let mut words = Vec::new();
     let mut unterminated = None;
@@ -107,11 +107,11 @@ pub fn split_words(line: &Line, diags: &mut Diagnostics) -> (Vec<Word>, Option<W
                     i += len + 2;
                 }
                 None => {
-                    unterminated = Some(Word {
+                    unterminated = Some(Box::new(Word {
                         text: chars[i..].iter().collect(),
                         span: line.origin.span_at(start),
                         quoted: false,
-                    });
+                    }));
                     diags.push(
                         Diagnostic::new(
                             Class::UnmatchedQuote,
