@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh Debian machine, as root. .ci/run runs this script.
 #
 # 1. installs what the tests use (Debian packages: keepalived 2.2.7 to compare with, tshark,
-#    tcpdump, nftables, iproute2, nginx, ...);
+#    tcpdump, nftables, iproute2, and the real servers the health-check probes are tested
+#    against: nginx, dnsmasq (the binary only, no service), openssl for certificates,
+#    python3 for its smtpd module and test peers);
 # 2. builds the workspace once (debug profile, all targets);
 # 3. runs formatting and lint checks, then every test. Tests that need root, network
 #    namespaces or a tool fail loudly here instead of skipping (KA_REQUIRE_TOOLS=1).
@@ -16,7 +18,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(keepalived tshark tcpdump nftables iproute2 procps nginx-light curl ca-certificates
-          build-essential pkg-config)
+          build-essential pkg-config dnsmasq-base openssl python3)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -182,3 +182,29 @@ fn strerror(e: &std::io::Error) -> String {
         None => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon runs probes on a multi-threaded runtime: the future must be Send.
+    #[test]
+    fn probe_futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let config = ka_config::load_str(
+            "virtual_server 192.0.2.1 80 {\n protocol TCP\n real_server 192.0.2.2 80 {\n  TCP_CHECK {\n  }\n }\n}\n",
+        )
+        .config;
+        let plan = ka_check::plan::build(&config);
+        let vs = &plan.virtual_servers[0];
+        let rs = &vs.real_servers[0];
+        let ctx = ProbeContext::new(None).unwrap();
+        let future = probe(&ctx, &rs.checkers[0], rs, vs, 0);
+        assert_send(&future);
+        assert!(!needs_tls(&plan));
+        let ep = Endpoint::of(&rs.checkers[0], rs);
+        assert_eq!(ep.dst, "192.0.2.2:80".parse().unwrap());
+        assert_eq!(ep.timeout, Duration::from_secs(5));
+        assert_eq!(ep.bind, None);
+    }
+}

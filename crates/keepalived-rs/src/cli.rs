@@ -127,4 +127,12 @@ pub enum Command {
         #[arg(short = 'i', long = "config-id", value_name = "ID")]
         config_id: Option<String>,
     },
+    /// keepalived's genhash: print the MD5 digest of a url's body (for a url's `digest`).
+    /// Options as keepalived's: -s IP -p PORT -u PATH [-S] [-I] [-V HOST] [-P 1.0|1.0C|1.1]
+    /// [-t SECONDS] [-m FWMARK] [-v]. Also `keepalived-rs -T|--genhash ...`.
+    #[command(disable_help_flag = true)]
+    Genhash {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }

@@ -5,14 +5,22 @@ mod logging;
 mod cli;
 mod config_test;
 mod daemon;
+mod genhash;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // genhash has keepalived's own option syntax (and `-T`/`--genhash`, or the binary named
+    // genhash): it is recognised before clap sees the words.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = genhash::dispatch(&argv) {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let cli = cli::Cli::parse();
     let code = match cli.command {
         Some(cli::Command::Check { file, config_id }) => config_test::run(&file, config_id, ""),
+        Some(cli::Command::Genhash { args }) => genhash::run("keepalived-rs", " genhash", &args),
         None => run_keepalived_style(cli.daemon),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
