@@ -27,6 +27,10 @@ const HEADER_MAX: usize = 4095;
 /// at the end, over at most this much).
 const REGEX_BODY_MAX: usize = 1 << 20;
 const READ_CHUNK: usize = 4096;
+/// The whole response must arrive within this many connect_timeouts...
+const READ_TOTAL_PHASES: u32 = 10;
+/// ...and is not read beyond this many bytes.
+const READ_TOTAL_MAX: usize = 64 << 20;
 
 /// keepalived's request, byte for byte.
 pub fn request(path: &str, protocol: HttpProtocol, host: &str) -> Vec<u8> {
@@ -369,7 +373,7 @@ pub(crate) async fn fetch(
     expect: &Expect<'_>,
     dump: Option<&mut Vec<u8>>,
 ) -> Result<Response, FetchError> {
-    let connect_deadline = tokio::time::Instant::now() + ep.timeout;
+    let connect_deadline = crate::deadline_after(ep.timeout);
     let stream = match tcp_connect(ep).await {
         Ok(s) => s,
         Err(ConnectError::Socket(_)) => return Err(FetchError::Socket),
@@ -414,8 +418,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut buf = vec![0u8; READ_CHUNK];
     let mut first = true;
+    // keepalived reads for as long as data keeps coming; a server trickling bytes or
+    // streaming without end would hold the checker forever. Bounded here.
+    let read_deadline = crate::deadline_after(phase.saturating_mul(READ_TOTAL_PHASES));
+    let mut total: usize = 0;
     loop {
-        let n = match tokio::time::timeout(phase, stream.read(&mut buf)).await {
+        let wait = phase.min(read_deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let n = match tokio::time::timeout(wait, stream.read(&mut buf)).await {
             Err(_) if first => return Err(FetchError::Failed("Timeout WEB read")),
             Err(_) if tls => return Err(FetchError::Failed("Timeout SSL read")),
             Err(_) => return Err(FetchError::Failed("Timeout HTTP read")),
@@ -428,6 +437,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         };
         first = false;
         if let Flow::HeaderOverflow = reader.feed(&buf[..n]) {
+            return Ok(reader.finish(true));
+        }
+        total = total.saturating_add(n);
+        if total >= READ_TOTAL_MAX {
+            // Judged on what came, as at the end of the stream.
             return Ok(reader.finish(true));
         }
     }
@@ -472,7 +486,7 @@ pub(crate) async fn probe(
             }
         };
     };
-    let regex = match url.regex.as_ref().map(|r| compile_regex(r).map(|re| (re, r))) {
+    let regex = match url.regex.as_ref().map(|r| ctx.regex(r).map(|re| (re, r))) {
         None => None,
         Some(Ok(pair)) => Some(pair),
         Some(Err(e)) => {

@@ -19,7 +19,11 @@
 //! * `regex` uses Rust's regex engine (PCRE2 syntax beyond it, e.g. look-around or
 //!   backreferences, is a local error); the body is matched whole after EOF, up to 1 MiB;
 //! * a MISC_CHECK script that cannot be started is a local error (keepalived's child exits
-//!   0, so the check passes).
+//!   0, so the check passes);
+//! * a response that never ends (HTTP data trickling in, an SMTP line without end) is cut:
+//!   keepalived keeps reading as long as each read comes within connect_timeout; here an
+//!   HTTP response must also arrive within 10 connect_timeouts and 64 MiB, an SMTP line
+//!   within 10 connect_timeouts.
 
 mod conn;
 pub mod dns;
@@ -34,9 +38,10 @@ pub mod udp;
 
 use ka_check::{CheckerPlan, Outcome, RsPlan, VsPlan};
 use ka_config::lvs::checker::CheckerKind;
+use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV6};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use tls::SslError;
@@ -46,7 +51,16 @@ pub use tls::SslError;
 pub struct ProbeContext {
     tls: Arc<rustls::ClientConfig>,
     ping_sequence: AtomicU16,
+    /// Compiled url regexes by (pattern, options): compiled once, not per probe.
+    regexes: Mutex<HashMap<RegexKey, Result<regex::bytes::Regex, String>>>,
 }
+
+/// A url regex's pattern and `regex_options`.
+type RegexKey = (String, Vec<String>);
+
+/// More distinct regexes than any configuration has: the cache starts over (reloads may
+/// leave old ones behind).
+const REGEX_CACHE_MAX: usize = 4096;
 
 impl ProbeContext {
     /// `ssl`: the configuration's `SSL { }` block. keepalived loads it only when an SSL_GET
@@ -57,7 +71,25 @@ impl ProbeContext {
         Ok(ProbeContext {
             tls: tls::client_config(ssl)?,
             ping_sequence: AtomicU16::new(0),
+            regexes: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A url's regex, compiled (once).
+    fn regex(&self, r: &ka_config::lvs::checker::UrlRegex) -> Result<regex::bytes::Regex, String> {
+        let key = (r.pattern.clone(), r.regex_options.clone());
+        let Ok(mut cache) = self.regexes.lock() else {
+            return http::compile_regex(r);
+        };
+        if let Some(found) = cache.get(&key) {
+            return found.clone();
+        }
+        let compiled = http::compile_regex(r);
+        if cache.len() >= REGEX_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, compiled.clone());
+        compiled
     }
 
     /// keepalived's global `seq_no`: the next ICMP echo sequence number.
@@ -173,6 +205,14 @@ fn scoped(addr: SocketAddr, scope: u32) -> SocketAddr {
 
 fn interface_index(name: &str) -> u32 {
     nix::net::if_::if_nametoindex(name).unwrap_or(0)
+}
+
+/// `now + d`, saturating far in the future instead of overflowing.
+fn deadline_after(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
 }
 
 /// libc's `strerror` text of an I/O error (keepalived's `%m`), without Rust's "(os error N)".

@@ -11,6 +11,8 @@ use tokio::net::TcpStream;
 
 /// keepalived's SMTP_BUFF_MAX.
 const BUFFER: usize = 512;
+/// A line must arrive within this many connect_timeouts.
+const LINE_PHASES: u32 = 10;
 
 /// keepalived's `smtp_get_status`: the line must start with exactly three digits followed by
 /// a space or its end; anything else (a `220-` continuation, `220\r`) is no status.
@@ -39,7 +41,11 @@ enum Step {
 async fn read_line(stream: &mut TcpStream, phase: Duration, who: &str) -> Result<Vec<u8>, Step> {
     let mut buf: Vec<u8> = Vec::with_capacity(BUFFER);
     let mut chunk = [0u8; BUFFER];
+    // keepalived waits for a newline as long as bytes keep coming; a peer that never sends
+    // one would hold the checker forever. Bounded here.
+    let deadline = crate::deadline_after(phase.saturating_mul(LINE_PHASES));
     loop {
+        let phase = phase.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
         // keepalived wraps a full buffer by starting again.
         if buf.len() >= BUFFER - 1 {
             buf.clear();

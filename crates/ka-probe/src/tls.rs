@@ -155,3 +155,80 @@ pub(crate) fn server_name(sni: Option<&str>, addr: std::net::IpAddr) -> ServerNa
     sni.and_then(|host| ServerName::try_from(host.to_string()).ok())
         .unwrap_or_else(|| ServerName::IpAddress(addr.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A throw-away self-signed certificate and key, for loading only.
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBkjCCATegAwIBAgIUM8viEZtRHElR13aI+NgdTXPFLzUwCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSa2EtcHJvYmUtdW5pdC10ZXN0MCAXDTI2MTEyNTE3Mzg0NFoY
+DzIxMjYxMTAxMTczODQ0WjAdMRswGQYDVQQDDBJrYS1wcm9iZS11bml0LXRlc3Qw
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQX1rU0qXEJPSo7+0DlVeitS1xjaGMd
+hJuMkLdvndvSxd52ZbGDt0CnOADHKSXJJSFQsCYzewvMIvGnksFUNT7Oo1MwUTAd
+BgNVHQ4EFgQUfed6W3BV1cnv65AxJar8rGNZ7BQwHwYDVR0jBBgwFoAUfed6W3BV
+1cnv65AxJar8rGNZ7BQwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBG
+AiEA9F/VNbw7RtwDDse+dAUsUoHYYsY3jbFEE6dYWY+p+0wCIQCjzMB6CHdQZL4A
+StZVzAsiLr8AGWkqk/iDwqQucLPEZg==
+-----END CERTIFICATE-----
+";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgkbL00N6daLTxNujw
+k+2VHN/g8ukiRCkTgkk5Q6S0xv2hRANCAAQX1rU0qXEJPSo7+0DlVeitS1xjaGMd
+hJuMkLdvndvSxd52ZbGDt0CnOADHKSXJJSFQsCYzewvMIvGnksFUNT7O
+-----END PRIVATE KEY-----
+";
+
+    fn ssl(dir: &std::path::Path, cert: &str, key: &str, ca: Option<&str>) -> Ssl {
+        Ssl {
+            certificate: Some(dir.join(cert).display().to_string()),
+            key: Some(dir.join(key).display().to_string()),
+            ca: ca.map(|c| dir.join(c).display().to_string()),
+            password: Some("secret".into()),
+            ..Ssl::default()
+        }
+    }
+
+    #[test]
+    fn the_ssl_block_loads_or_fails_with_keepalived_s_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(dir.join("c.pem"), CERT).unwrap();
+        std::fs::write(dir.join("k.pem"), KEY).unwrap();
+        assert!(client_config(None).is_ok());
+        assert!(client_config(Some(&ssl(dir, "c.pem", "k.pem", Some("c.pem")))).is_ok());
+        // The key may be in the certificate file.
+        std::fs::write(dir.join("both.pem"), format!("{CERT}{KEY}")).unwrap();
+        let mut no_key = ssl(dir, "both.pem", "x", None);
+        no_key.key = None;
+        assert!(client_config(Some(&no_key)).is_ok());
+
+        let reason = |s: Ssl| client_config(Some(&s)).unwrap_err().reason;
+        assert_eq!(
+            reason(ssl(dir, "none.pem", "k.pem", None)),
+            "SSL error : Cant load certificate file..."
+        );
+        assert_eq!(
+            reason(ssl(dir, "k.pem", "k.pem", None)),
+            "SSL error : Cant load certificate file..."
+        );
+        assert_eq!(
+            reason(ssl(dir, "c.pem", "none.pem", None)),
+            "SSL error : Cant load key file..."
+        );
+        assert_eq!(
+            reason(ssl(dir, "c.pem", "k.pem", Some("none.pem"))),
+            "SSL error : Cant load CA file..."
+        );
+        let err = client_config(Some(&ssl(dir, "c.pem", "none.pem", None))).unwrap_err();
+        let lines = err.log_lines();
+        assert_eq!(lines[1], "Error Initialize SSL, ctx Instance");
+        assert_eq!(
+            lines[3], "  SSL password:(set)",
+            "the password itself is never logged"
+        );
+        assert_eq!(lines[5], "Terminate...");
+        assert!(err.detail.contains("password"), "{}", err.detail);
+    }
+}

@@ -167,6 +167,18 @@ fn http_get_and_ssl_get_against_nginx() {
         let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\npartial");
         std::thread::sleep(Duration::from_secs(6));
     });
+    // Headers, then one byte every 100 ms for ever.
+    let trickles = scripted_peer(1, |mut s| {
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+        for _ in 0..100 {
+            if s.write_all(b".").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
     let refused = free_port();
     let d = dir.display();
     let (plan, config) = plan(
@@ -264,6 +276,17 @@ virtual_server 127.0.0.1 80 {{
         }}
     }}
 }}
+virtual_server 127.0.0.1 82 {{
+    protocol TCP
+    real_server 127.0.0.1 {trickles} {{
+        HTTP_GET {{
+            connect_timeout 0.3
+            url {{
+                path /
+            }}
+        }}
+    }}
+}}
 virtual_server 127.0.0.1 81 {{
     protocol TCP
     real_server 127.0.0.1 {http} {{
@@ -334,7 +357,7 @@ virtual_server 127.0.0.1 81 {{
     );
     // No virtualhost anywhere: Host is the destination's ip:port; HTTP/1.1 closes.
     assert_eq!(
-        timed_probe(&rt, &ctx, checker(&plan, 1, 0, 0), 0).0,
+        timed_probe(&rt, &ctx, checker(&plan, 2, 0, 0), 0).0,
         Outcome::Success
     );
     let log = nginx.log();
@@ -374,6 +397,16 @@ virtual_server 127.0.0.1 81 {{
         Duration::from_millis(1900),
         Duration::from_millis(3500),
         "stalling server",
+    );
+    // Data trickling in for ever: every read is in time, the whole is bounded by
+    // 10 connect_timeouts.
+    let (out, took) = timed_probe(&rt, &ctx, checker(&plan, 1, 0, 0), 0);
+    assert_eq!(out, failure("Timeout HTTP read"));
+    assert_within(
+        took,
+        Duration::from_millis(2900),
+        Duration::from_millis(4500),
+        "trickling server",
     );
     // Nothing listening: refused at once.
     let (out, took) = timed_probe(&rt, &ctx, checker(&plan, 0, 3, 0), 0);
