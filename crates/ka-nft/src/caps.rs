@@ -8,6 +8,7 @@
 //! the difference opts into [`UnsupportedPolicy::Nearest`], which programs that nearest
 //! scheduler instead (the configured one is still what is read back).
 
+use ka_lb::model::ServiceState;
 use ka_lb::{Dest, Forward, LbState, Scheduler, Service, ServiceKey};
 use std::fmt;
 
@@ -147,33 +148,41 @@ pub fn supports_dest(service: &ServiceKey, dest: &Dest) -> Result<(), Unsupporte
     Ok(())
 }
 
-/// Every problem in a whole state under `policy` (schedulers covered by the fallback are not
-/// problems), including services that mix NAT and DR real servers.
-pub fn check_state(state: &LbState, policy: UnsupportedPolicy) -> Vec<Unsupported> {
+/// Every problem of one service under `policy` (a scheduler covered by the fallback is not
+/// a problem), including a mix of NAT and DR real servers.
+pub fn check_service(svc: &ServiceState, policy: UnsupportedPolicy) -> Vec<Unsupported> {
     let mut out = Vec::new();
-    for svc in state.services.values() {
-        if let Err(e) = supports(&svc.service) {
-            if !(policy == UnsupportedPolicy::Nearest && e.nearest.is_some()) {
-                out.push(e);
-            }
+    if let Err(e) = supports(&svc.service) {
+        if !(policy == UnsupportedPolicy::Nearest && e.nearest.is_some()) {
+            out.push(e);
         }
-        let mut forwards: Vec<Forward> = svc.dests.values().map(|d| d.forward).collect();
-        forwards.dedup();
-        if forwards.len() > 1 {
-            out.push(Unsupported {
-                service: svc.service.key,
-                message: "real servers of one virtual server must all use NAT or all use DR on nftables"
-                    .to_string(),
-                nearest: None,
-            });
-        }
-        for d in svc.dests.values() {
-            if let Err(e) = supports_dest(&svc.service.key, d) {
-                out.push(e);
-            }
+    }
+    let mut forwards: Vec<Forward> = svc.dests.values().map(|d| d.forward).collect();
+    forwards.sort();
+    forwards.dedup();
+    if forwards.len() > 1 {
+        out.push(Unsupported {
+            service: svc.service.key,
+            message: "real servers of one virtual server must all use NAT or all use DR on nftables"
+                .to_string(),
+            nearest: None,
+        });
+    }
+    for d in svc.dests.values() {
+        if let Err(e) = supports_dest(&svc.service.key, d) {
+            out.push(e);
         }
     }
     out
+}
+
+/// Every problem in a whole state under `policy`.
+pub fn check_state(state: &LbState, policy: UnsupportedPolicy) -> Vec<Unsupported> {
+    state
+        .services
+        .values()
+        .flat_map(|svc| check_service(svc, policy))
+        .collect()
 }
 
 /// The scheduler programmed for a service under `policy`.

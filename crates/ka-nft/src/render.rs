@@ -304,12 +304,7 @@ type Blocks = Vec<(u32, u32, usize)>;
 pub fn plan(svc: &ServiceState, env: &Env) -> Result<ServicePlan, RenderError> {
     let service = &svc.service;
     let scheduler = caps::effective_scheduler(service, env.policy)?;
-    let problems: Vec<Unsupported> = {
-        let mut one = LbState::default();
-        one.services.insert(service.key, svc.clone());
-        caps::check_state(&one, env.policy)
-    };
-    if let Some(p) = problems.into_iter().next() {
+    if let Some(p) = caps::check_service(svc, env.policy).into_iter().next() {
         return Err(p.into());
     }
     let placement = placement(svc);
@@ -624,13 +619,7 @@ fn render_service(
         SetKind::Set,
         vec![format!("type {} . inet_service", addr_type(fam))],
     );
-    for d in svc.dests.values() {
-        rs.insert(Element {
-            key: format!("{} . {}", d.key.addr, d.key.port),
-            comment: Some(dest_comment(d)),
-            value: None,
-        });
-    }
+    rs.registry = svc.dests.clone();
     table.sets.insert(format!("rs_{id}"), rs);
     // Slot table.
     let value_type = match plan.placement {
@@ -652,13 +641,7 @@ fn render_service(
         decl.push("flags interval".to_string());
     }
     let mut sched = SetDef::new(SetKind::Map, decl);
-    for (k, t) in &plan.slots {
-        sched.insert(Element {
-            key: k.to_string(),
-            comment: None,
-            value: Some(t.to_string()),
-        });
-    }
+    sched.slots = plan.slots.iter().copied().collect();
     table.sets.insert(plan.sched_map(), sched);
     // Persistence.
     let persistent = service.timeout > 0;

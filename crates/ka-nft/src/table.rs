@@ -7,6 +7,8 @@
 //! whole objects, ordered so that every command is valid where it stands in the
 //! transaction (nothing is deleted while a rule or a verdict still refers to it).
 
+use crate::render::{dest_comment, SlotKey, Target};
+use ka_lb::{Dest, DestKey};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -54,6 +56,12 @@ pub struct SetDef {
     /// The declaration lines (`type ...`, `flags ...`), without elements.
     pub decl: Vec<String>,
     pub elements: BTreeMap<String, Element>,
+    /// A slot table's elements, kept as values: a Maglev table has tens of thousands of them
+    /// and a flap changes a few, so they are compared before any text is written.
+    pub slots: BTreeMap<SlotKey, Target>,
+    /// A real-server registry's elements (`addr . port comment "w=.. fwd=.."`), kept as values
+    /// for the same reason.
+    pub registry: BTreeMap<DestKey, Dest>,
     /// Part of the table's skeleton: never created or deleted by a diff, only its elements
     /// change (the service dispatch maps).
     pub fixed: bool,
@@ -65,6 +73,8 @@ impl SetDef {
             kind,
             decl,
             elements: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            registry: BTreeMap::new(),
             fixed: false,
         }
     }
@@ -119,12 +129,18 @@ impl TableDef {
             for d in &set.decl {
                 let _ = writeln!(out, "\t\t{d}");
             }
-            if !set.elements.is_empty() {
+            let n = set.elements.len() + set.slots.len() + set.registry.len();
+            if n > 0 {
                 let _ = writeln!(out, "\t\telements = {{");
-                let n = set.elements.len();
-                for (i, e) in set.elements.values().enumerate() {
+                let texts = set
+                    .elements
+                    .values()
+                    .map(Element::text)
+                    .chain(set.slots.iter().map(|(k, t)| format!("{k} : {t}")))
+                    .chain(set.registry.values().map(registry_text));
+                for (i, e) in texts.enumerate() {
                     let sep = if i + 1 < n { "," } else { "" };
-                    let _ = writeln!(out, "\t\t\t{}{sep}", e.text());
+                    let _ = writeln!(out, "\t\t\t{e}{sep}");
                 }
                 let _ = writeln!(out, "\t\t}}");
             }
@@ -151,6 +167,10 @@ impl TableDef {
         let _ = writeln!(out, "delete table {}", self.prefix());
         self.block_text(out);
     }
+}
+
+fn registry_text(d: &Dest) -> String {
+    format!("{} . {} comment \"{}\"", d.key.addr, d.key.port, dest_comment(d))
 }
 
 /// Elements per `add element`/`delete element` command: nft parses long lists fine, but a
@@ -195,6 +215,18 @@ pub fn diff(before: &TableDef, after: &TableDef, out: &mut String) {
             .iter()
             .filter(|(k, e)| new.elements.get(*k) != Some(e))
             .map(|(k, _)| k.clone())
+            .chain(
+                old.slots
+                    .iter()
+                    .filter(|(k, t)| new.slots.get(*k) != Some(t))
+                    .map(|(k, _)| k.to_string()),
+            )
+            .chain(
+                old.registry
+                    .iter()
+                    .filter(|(k, d)| new.registry.get(*k) != Some(d))
+                    .map(|(k, _)| format!("{} . {}", k.addr, k.port)),
+            )
             .collect();
         element_commands(out, "delete", &p, name, &gone);
     }
@@ -251,6 +283,18 @@ pub fn diff(before: &TableDef, after: &TableDef, out: &mut String) {
             .iter()
             .filter(|(k, e)| old.is_none_or(|o| o.elements.get(*k) != Some(e)))
             .map(|(_, e)| e.text())
+            .chain(
+                new.slots
+                    .iter()
+                    .filter(|(k, t)| old.is_none_or(|o| o.slots.get(*k) != Some(t)))
+                    .map(|(k, t)| format!("{k} : {t}")),
+            )
+            .chain(
+                new.registry
+                    .iter()
+                    .filter(|(k, d)| old.is_none_or(|o| o.registry.get(*k) != Some(d)))
+                    .map(|(_, d)| registry_text(d)),
+            )
             .collect();
         element_commands(out, "add", &p, name, &added);
     }
