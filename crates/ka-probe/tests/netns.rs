@@ -197,6 +197,42 @@ fn tcp_udp_and_ping_against_hosts_that_answer_reject_and_drop() {
             connect_timeout 2
             connect_ip 192.0.2.4
         }
+        HTTP_GET {
+            connect_timeout 2
+            connect_ip 198.51.100.9
+            url {
+                path /
+            }
+        }
+        SMTP_CHECK {
+            connect_timeout 2
+            connect_ip 198.51.100.9
+        }
+        DNS_CHECK {
+            connect_timeout 2
+            connect_ip 198.51.100.9
+            connect_port 53
+            type A
+            name x.example
+        }
+        HTTP_GET {
+            connect_timeout 2
+            connect_ip 192.0.2.4
+            url {
+                path /
+            }
+        }
+        SSL_GET {
+            connect_timeout 2
+            connect_ip 192.0.2.3
+            url {
+                path /
+            }
+        }
+        SMTP_CHECK {
+            connect_timeout 2
+            connect_ip 192.0.2.4
+        }
     }
 }
 virtual_server 192.0.2.100 5353 {
@@ -229,6 +265,10 @@ virtual_server 192.0.2.100 5353 {
         UDP_CHECK {
             connect_timeout 2
             payload 6b612d7273
+        }
+        UDP_CHECK {
+            connect_timeout 2
+            connect_ip 198.51.100.9
         }
     }
 }
@@ -298,6 +338,27 @@ virtual_server 2001:db8::100 8080 {
         assert_eq!(out, failure(&format!("TCP connection to {rs} failed.")));
         assert!(took < FAST, "no route: {took:?}");
 
+        // No route: every type reports it at once, in its own words.
+        for (n, want) in [
+            (9, "HTTP_CHECK - network unreachable".to_string()),
+            (
+                10,
+                "Network unreachable for server 198.51.100.9 - real server [192.0.2.2]:8080".to_string(),
+            ),
+            (11, "network unreachable for [198.51.100.9]:53".to_string()),
+        ] {
+            let (out, took) = rt.block_on(timed(probe(0, n)));
+            assert_eq!(out, failure(&want));
+            assert!(took < FAST, "no route: {took:?}");
+        }
+        let (out, took) = rt.block_on(timed(probe(1, 7)));
+        assert_eq!(out, failure("UDP connection to [192.0.2.2]:udp:5353 failed."));
+        assert!(took < FAST, "no route: {took:?}");
+        // SSL_GET to a host that resets.
+        let (out, took) = rt.block_on(timed(probe(0, 13)));
+        assert_eq!(out, failure("Connection failed"));
+        assert!(took < FAST, "RST: {took:?}");
+
         // UDP_CHECK: reply, reply matching the pattern, not matching, ICMP port unreachable,
         // a configured payload.
         let (out, took) = rt.block_on(timed(probe(1, 0)));
@@ -357,6 +418,8 @@ virtual_server 2001:db8::100 8080 {
             (ping_drop, t4),
             (ping_reject, t5),
             (tcp6_drop, t6),
+            (http_drop, t7),
+            (smtp_drop, t8),
         ) = rt.block_on(async {
             tokio::join!(
                 timed(probe(0, 4)),
@@ -365,9 +428,11 @@ virtual_server 2001:db8::100 8080 {
                 timed(probe(0, 8)),
                 timed(probe(0, 7)),
                 timed(probe(2, 3)),
+                timed(probe(0, 12)),
+                timed(probe(0, 14)),
             )
         });
-        eprintln!("drops: tcp {t1:?}, udp {t2:?}, udp+require_reply {t3:?}, ping {t4:?}, ping rejected {t5:?}, tcp6 {t6:?}");
+        eprintln!("drops: tcp {t1:?}, udp {t2:?}, udp+require_reply {t3:?}, ping {t4:?}, ping rejected {t5:?}, tcp6 {t6:?}, http {t7:?}, smtp {t8:?}");
         assert_eq!(tcp_drop, failure(&format!("TCP connection to {rs} timeout.")));
         drop_bound(t1, "TCP drop");
         // Silence is a success for UDP_CHECK unless a reply is required.
@@ -389,6 +454,13 @@ virtual_server 2001:db8::100 8080 {
             failure("TCP connection to [2001:db8::2]:tcp:8080 timeout.")
         );
         drop_bound(t6, "TCP6 drop");
+        assert_eq!(http_drop, failure("Timeout connecting"));
+        drop_bound(t7, "HTTP drop");
+        assert_eq!(
+            smtp_drop,
+            failure("Connection timeout to server [192.0.2.4]:8080")
+        );
+        drop_bound(t8, "SMTP drop");
 
         widened.restore().unwrap();
         assert_eq!(ka_probe::ping::group_range().unwrap(), (1, 0));
