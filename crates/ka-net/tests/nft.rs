@@ -452,3 +452,60 @@ fn every_kind_of_service_loads_changes_and_reads_back() {
         dp.remove_tables().unwrap();
     });
 }
+
+#[test]
+fn a_missing_nft_program_is_a_clear_error() {
+    let mut dp = NftDataplane::with_binary(Env::default(), "/nonexistent/nft");
+    let e = dp.read().unwrap_err();
+    assert!(
+        e.message.contains("/nonexistent/nft not found") && e.message.contains("nftables"),
+        "{e}"
+    );
+    let e = dp.apply(&[]).unwrap_err();
+    assert!(e.message.contains("not found"), "{e}");
+}
+
+#[test]
+fn nft_refusals_carry_its_message_and_nothing_is_half_applied() {
+    if !tools_present("nftables refusal test") {
+        return;
+    }
+    let t = Topo::new("e");
+    let dir = t.ns("lan");
+    let mut state = LbState::default();
+    add(
+        &mut state,
+        Service::new(vip(80), Scheduler::Rr),
+        &[rs(RS1, Forward::Masq, 1)],
+    );
+    let dp = converge(&dir, NftDataplane::new(Env::default()), &state);
+    // A DR link on an interface that does not exist: the kernel refuses the netdev chain, and
+    // the NAT change in the same transaction must not happen either.
+    let mut env = Env::default();
+    env.dr = Some(DrLink {
+        device: "nosuchdev0".into(),
+        mac: ka_nft::Mac([2, 0, 0, 0, 0, 1]),
+        neighbours: [(IpAddr::V4(RS2), ka_nft::Mac([2, 0, 0, 0, 0, 2]))].into(),
+    });
+    let before = state.clone();
+    in_ns(&dir, move || {
+        let mut dp = dp;
+        dp.set_env(env);
+        let e = dp
+            .apply(&[
+                Change::AddDest(vip(80), rs(RS2, Forward::Masq, 1)),
+                Change::AddService(Service::new(vip(90), Scheduler::Rr)),
+                Change::AddDest(vip(90), rs(RS2, Forward::Route, 1)),
+            ])
+            .unwrap_err();
+        assert!(e.message.starts_with("nft -f: "), "{e}");
+        assert!(
+            e.message.contains("nosuchdev0") || e.message.contains("No such"),
+            "{e}"
+        );
+        // Still exactly the state before the failed transaction.
+        let mut nat_only = NftDataplane::new(Env::default());
+        assert_eq!(nat_only.read().unwrap(), before);
+        nat_only.remove_tables().unwrap();
+    });
+}
