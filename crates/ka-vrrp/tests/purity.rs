@@ -5,7 +5,16 @@
 
 use std::path::Path;
 
-const PURE_CRATES: &[&str] = &["ka-units", "ka-wire", "ka-vrrp", "ka-config", "ka-lb", "ka-check", "ka-ipvs", "ka-nft"];
+const PURE_CRATES: &[&str] = &[
+    "ka-units",
+    "ka-wire",
+    "ka-vrrp",
+    "ka-config",
+    "ka-lb",
+    "ka-check",
+    "ka-ipvs",
+    "ka-nft",
+];
 const FORBIDDEN_IN_SOURCE: &[&str] = &[
     "Instant::now",
     "SystemTime",
