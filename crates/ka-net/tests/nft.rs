@@ -481,12 +481,14 @@ fn nft_refusals_carry_its_message_and_nothing_is_half_applied() {
     let dp = converge(&dir, NftDataplane::new(Env::default()), &state);
     // A DR link on an interface that does not exist: the kernel refuses the netdev chain, and
     // the NAT change in the same transaction must not happen either.
-    let mut env = Env::default();
-    env.dr = Some(DrLink {
-        device: "nosuchdev0".into(),
-        mac: ka_nft::Mac([2, 0, 0, 0, 0, 1]),
-        neighbours: [(IpAddr::V4(RS2), ka_nft::Mac([2, 0, 0, 0, 0, 2]))].into(),
-    });
+    let env = Env {
+        dr: Some(DrLink {
+            device: "nosuchdev0".into(),
+            mac: ka_nft::Mac([2, 0, 0, 0, 0, 1]),
+            neighbours: [(IpAddr::V4(RS2), ka_nft::Mac([2, 0, 0, 0, 0, 2]))].into(),
+        }),
+        ..Env::default()
+    };
     let before = state.clone();
     in_ns(&dir, move || {
         let mut dp = dp;
