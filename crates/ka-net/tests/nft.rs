@@ -306,7 +306,7 @@ fn dr_topology() -> Topo {
     let mut t = Topo::new("d");
     t.bridge("br0");
     t.host("cl", "br0", "192.0.2.100/24", None);
-    for n in 1..=12 {
+    for n in 1..=20 {
         t.exec("cl", &format!("ip addr add {}/24 dev eth0", client(n)));
     }
     t.host("dir", "br0", "192.0.2.1/24", None);
@@ -372,7 +372,7 @@ fn dr_reaches_both_real_servers_with_and_without_persistence() {
     state.services.get_mut(&vip(80)).unwrap().service = svc.clone();
     let dp = apply(&dir, dp, vec![Change::EditService(svc)], &state);
     let mut servers = BTreeSet::new();
-    for n in 1..=12 {
+    for n in 1..=20 {
         let a = who(&cl, 80, 3, Some(client(n)));
         assert!(a.iter().all(|x| *x == a[0]), "client {n}: {a:?}");
         servers.insert(a[0].clone());

@@ -28,7 +28,7 @@
 //! | `wrr` (NAT) | exact | IPVS's cycle (gcd, descending current weight) precomputed as slots; beyond 65,536 slots: same proportions in blocks |
 //! | `rr`/`wrr` (DR) | equivalent | per-flow `jhash` over the same slots (no conntrack in netdev, so no counter) |
 //! | `sh`, `dh` | equivalent | IPVS's 256-bucket weighted table, `jhash` of source / destination address (`sh-port`: and source port) |
-//! | `mh` | equivalent | Maglev table of prime size (default 4093) computed by us, weights as turns; `mh-port` |
+//! | `mh` | equivalent | Maglev table of prime size (default 4093, as IPVS; make it well above the number of real servers) computed by us, weights as turns; `mh-port`; a flap changes about M/N slots |
 //! | `fo` | exact | the first highest-weight active server in a one-slot table |
 //! | `lc` | not supported [rr] | needs live connection counts |
 //! | `wlc`, `sed`, `nq`, `twos` | not supported [wrr] | needs live connection counts |
@@ -41,6 +41,7 @@
 //! | `lb_kind DR` | equivalent | netdev ingress, `ether saddr/daddr set` + `fwd`; stateless: a change of membership can move established flows (least with `mh`) |
 //! | `lb_kind TUN` | not supported | |
 //! | weight 0 (`inhibit_on_failure`) | exact (NAT) | no new connections; established ones keep their conntrack NAT binding and persistent clients keep their server |
+//! | weight 0, removal (DR) | equivalent | no new flows; without persistence the server's established flows are re-hashed to others (no conntrack on netdev ingress), with persistence its clients stay until their entry expires |
 //! | real server removed | exact (NAT) | no new connections, established ones go on; its persistence entries are deleted |
 //! | `uthreshold`/`lthreshold` | not supported | |
 //! | fwmark services | exact (NAT) | `meta mark` dispatch, real server port 0 (ports kept) |
