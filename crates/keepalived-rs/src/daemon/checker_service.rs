@@ -95,6 +95,30 @@ async fn run(
     track_files: Vec<(String, std::path::PathBuf)>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
+    // PING_CHECK uses unprivileged ping sockets: keepalived widens the allowed groups to
+    // include its own, and puts the old range back at exit.
+    let has_ping = plan
+        .virtual_servers
+        .iter()
+        .flat_map(|v| &v.real_servers)
+        .flat_map(|r| &r.checkers)
+        .any(|c| matches!(c.kind(), ka_config::lvs::checker::CheckerKind::Ping));
+    let widened = if has_ping {
+        match ka_probe::ping::widen_group_range() {
+            Ok(w) => {
+                if let Some(w) = &w {
+                    crate::info!("{}", w.message());
+                }
+                w
+            }
+            Err(e) => {
+                crate::warn!("{e} (PING_CHECK falls back to raw sockets)");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let clock = Clock::new();
     let seed =
         u64::from(std::process::id()) ^ clock.now().as_micros().rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
@@ -183,6 +207,11 @@ async fn run(
         carry_out(e, &fifo);
     }
     dp.stop(engine.desired()).await;
+    if let Some(w) = widened {
+        if let Err(e) = w.restore() {
+            crate::warn!("{e}");
+        }
+    }
 }
 
 fn follow_files(
