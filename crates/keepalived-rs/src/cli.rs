@@ -65,6 +65,11 @@ pub struct DaemonArgs {
     /// run and are logged, nothing is programmed).
     #[arg(long = "dataplane", value_name = "KIND", default_value = "auto")]
     pub dataplane: String,
+    /// On the nftables data plane, program the nearest stateless scheduler where the
+    /// configured one needs live connection counts (lc → rr, wlc/sed/nq/twos → wrr, ovf → fo,
+    /// lblc/lblcr → dh) instead of refusing the configuration (keepalived-rs).
+    #[arg(long = "nft-scheduler-fallback")]
+    pub nft_scheduler_fallback: bool,
     /// Don't run BFD (keepalived-rs has no BFD subsystem; accepted for compatibility).
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,

@@ -127,7 +127,11 @@ fn start_checker(
     notifier: &notifier::NotifierHandle,
 ) -> Result<checker_service::CheckerHandle, String> {
     let plan = ka_check::plan::build(config);
-    let dataplane = dataplane::choose(&args.dataplane, &plan)?;
+    let choice = dataplane::Choice {
+        kind: &args.dataplane,
+        nft_fallback: args.nft_scheduler_fallback,
+    };
+    let dataplane = dataplane::choose(&choice, &plan)?;
     let prober = probes::prober(config, &plan)?;
     checker_service::spawn(
         plan,
