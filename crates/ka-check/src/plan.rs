@@ -31,6 +31,8 @@ pub struct CheckPlan {
 pub struct VsPlan {
     /// keepalived's FMT_VS: `[192.0.2.10]:tcp:80`, `FWM 3`, `[group]:0`.
     pub name: String,
+    /// Where the `virtual_server` block is, for messages about it.
+    pub span: Option<ka_config::diag::Span>,
     /// Identity across reloads: group name + index, family + mark, or protocol + address + port.
     pub identity: String,
     /// The IPVS services this virtual server is (several for a group), with their settings.
@@ -294,6 +296,7 @@ fn vs_plan(vs: &VirtualServer, groups: &[VirtualServerGroup]) -> VsPlan {
     });
     VsPlan {
         name: vs.describe(),
+        span: vs.span.clone(),
         identity,
         services: services_of(vs, groups),
         quorum: vs.quorum,

@@ -20,6 +20,23 @@ pub fn report(loaded: &Loaded, out: &mut dyn Write) -> i32 {
     for d in &loaded.diagnostics {
         let _ = writeln!(out, "{d}");
     }
+    // On a kernel without IPVS the daemon programs nftables: say now what it would refuse.
+    // Notes only: keepalived's exit code stays what keepalived's would be.
+    let nft_notes = if loaded.config.lvs.virtual_servers.is_empty() || ka_net::nft::kernel_has_ipvs() {
+        0
+    } else {
+        let plan = ka_check::plan::build(&loaded.config);
+        let problems = crate::daemon::dataplane::nft_problems(&plan, false);
+        for p in &problems {
+            let place = p.span.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{place}note[nftables-unsupported]: {} (this kernel has no IPVS: the health checkers program nftables)",
+                p.message
+            );
+        }
+        problems.len()
+    };
     let code = loaded.test_exit_code();
     let count = |s: Severity| {
         loaded
@@ -32,7 +49,8 @@ pub fn report(loaded: &Loaded, out: &mut dyn Write) -> i32 {
         .diagnostics
         .iter()
         .filter(|d| d.class == Class::Lint)
-        .count();
+        .count()
+        + nft_notes;
     let verdict = match code {
         0 => "configuration OK",
         2 => "a keyword is missing its parameter: keepalived would stop reading here",

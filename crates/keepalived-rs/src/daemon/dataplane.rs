@@ -61,48 +61,76 @@ fn open_ipvs() -> Result<IpvsDataplane, String> {
     IpvsDataplane::open().map_err(|e| e.to_string())
 }
 
-/// What the nftables data plane cannot do for this plan, one line each; with `fallback` the
-/// scheduler problems become warnings (the nearest scheduler is programmed).
-pub fn nft_problems(plan: &CheckPlan, fallback: bool) -> (Vec<String>, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
+/// A problem the nftables data plane has with a configuration.
+#[derive(Clone, Debug)]
+pub struct NftProblem {
+    pub span: Option<ka_config::diag::Span>,
+    pub message: String,
+    /// With the fallback this is only a warning (the nearest scheduler is programmed).
+    pub fatal: bool,
+}
+
+impl std::fmt::Display for NftProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.span {
+            Some(s) => write!(f, "{s}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// What the nftables data plane cannot do for this plan.
+pub fn nft_problems(plan: &CheckPlan, fallback: bool) -> Vec<NftProblem> {
+    let mut out = Vec::new();
     for vs in &plan.virtual_servers {
+        let mut push = |message: String, fatal: bool| {
+            out.push(NftProblem {
+                span: vs.span.clone(),
+                message,
+                fatal,
+            })
+        };
         for s in &vs.services {
             if let Err(u) = ka_nft::supports(s) {
                 match (u.nearest, fallback) {
-                    (Some(alt), true) => warnings.push(format!(
-                        "virtual server {}: scheduler {} is not supported by the nftables data plane; using {} (stateless)",
-                        vs.name,
-                        s.scheduler.name(),
-                        alt.name()
-                    )),
-                    (Some(alt), false) => errors.push(format!(
-                        "virtual server {}: {u}; use lb_algo {} (or start with --nft-scheduler-fallback to program {} in its place)",
-                        vs.name,
-                        alt.name(),
-                        alt.name()
-                    )),
-                    (None, _) => errors.push(format!("virtual server {}: {u}", vs.name)),
+                    (Some(alt), true) => push(
+                        format!(
+                            "virtual server {}: scheduler {} is not supported by the nftables data plane; using {} (stateless)",
+                            vs.name,
+                            s.scheduler.name(),
+                            alt.name()
+                        ),
+                        false,
+                    ),
+                    // The message names the virtual server and the alternative; say how
+                    // to opt into it.
+                    (Some(_), false) => push(
+                        format!("{u} with --nft-scheduler-fallback"),
+                        true,
+                    ),
+                    (None, _) => push(u.to_string(), true),
                 }
             }
             for rs in &vs.real_servers {
                 if let Err(u) = ka_nft::caps::supports_dest(&s.key, &rs.dest_in(&s.key, rs.weight)) {
-                    errors.push(format!(
-                        "virtual server {}, real server {}: {u}",
-                        vs.name, rs.name
-                    ));
+                    push(format!("real server {}: {u}", rs.name), true);
                 }
             }
         }
     }
-    (errors, warnings)
+    out
 }
 
 fn open_nft(plan: &CheckPlan, fallback: bool) -> Result<Box<dyn Dataplane + Send>, String> {
-    let (errors, warnings) = nft_problems(plan, fallback);
-    for w in &warnings {
-        crate::warn!("{w}");
+    let problems = nft_problems(plan, fallback);
+    for p in problems.iter().filter(|p| !p.fatal) {
+        crate::warn!("{p}");
     }
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.fatal)
+        .map(|p| p.to_string())
+        .collect();
     if !errors.is_empty() {
         return Err(format!(
             "the nftables data plane cannot run this configuration: {}",
