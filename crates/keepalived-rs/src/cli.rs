@@ -132,6 +132,19 @@ pub enum Command {
         #[arg(short = 'i', long = "config-id", value_name = "ID")]
         config_id: Option<String>,
     },
+    /// Prepare this machine as an LVS-DR real server for a VIP (keepalived-rs): the VIP on a
+    /// non-ARPing interface and arp_ignore 1 / arp_announce 2; `down` undoes what `up` did.
+    Realserver {
+        /// The virtual IP (IPv4 or IPv6).
+        #[arg(long = "vip", value_name = "ADDR")]
+        vip: std::net::IpAddr,
+        /// The interface that carries the VIP.
+        #[arg(long = "dev", value_name = "IFNAME", default_value = "lo")]
+        dev: String,
+        /// up, down or status.
+        #[arg(default_value = "status")]
+        action: String,
+    },
     /// keepalived's genhash: print the MD5 digest of a url's body (for a url's `digest`).
     /// Options as keepalived's: -s IP -p PORT -u PATH [-S] [-I] [-V HOST] [-P 1.0|1.0C|1.1]
     /// [-t SECONDS] [-m FWMARK] [-v]. Also `keepalived-rs -T|--genhash ...`.

@@ -6,6 +6,7 @@ mod cli;
 mod config_test;
 mod daemon;
 mod genhash;
+mod realserver;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         Some(cli::Command::Check { file, config_id }) => config_test::run(&file, config_id, ""),
+        Some(cli::Command::Realserver { vip, dev, action }) => realserver::run(vip, &dev, &action),
         Some(cli::Command::Genhash { args }) => genhash::run("keepalived-rs", " genhash", &args),
         None => run_keepalived_style(cli.daemon),
     };
