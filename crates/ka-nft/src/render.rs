@@ -560,9 +560,12 @@ fn skeleton(env: &Env) -> (TableDef, Option<TableDef>) {
                     "type filter hook ingress device \"{}\" priority 0; policy accept;",
                     link.device
                 ),
+                // Only frames addressed to this director: a bridge or switch floods unknown
+                // unicast, and the backup director would otherwise forward the master's
+                // traffic too (IPVS never sees such frames: the IP stack drops them).
                 vec![
-                    "ip daddr . meta l4proto . th dport vmap @services4".to_string(),
-                    "ip6 daddr . meta l4proto . th dport vmap @services6".to_string(),
+                    "meta pkttype host ip daddr . meta l4proto . th dport vmap @services4".to_string(),
+                    "meta pkttype host ip6 daddr . meta l4proto . th dport vmap @services6".to_string(),
                 ],
             ),
         );

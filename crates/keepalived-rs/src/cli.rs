@@ -145,6 +145,22 @@ pub enum Command {
         #[arg(default_value = "status")]
         action: String,
     },
+    /// The seed article's whole cluster in network namespaces on this machine (root): two
+    /// directors, two DR real servers, a client; runs the failover story and checks each
+    /// step against its protocol bound (keepalived-rs). `lab down` removes a kept lab.
+    Lab {
+        /// Leave the cluster running afterwards, to explore.
+        #[arg(long)]
+        keep: bool,
+        /// Plain lines instead of the live table (also when the output is not a terminal).
+        #[arg(long)]
+        ci: bool,
+        /// The directors' --dataplane.
+        #[arg(long, value_name = "KIND", default_value = "auto")]
+        dataplane: String,
+        /// `down`: remove a lab left running with --keep.
+        action: Option<String>,
+    },
     /// keepalived's genhash: print the MD5 digest of a url's body (for a url's `digest`).
     /// Options as keepalived's: -s IP -p PORT -u PATH [-S] [-I] [-V HOST] [-P 1.0|1.0C|1.1]
     /// [-t SECONDS] [-m FWMARK] [-v]. Also `keepalived-rs -T|--genhash ...`.

@@ -6,6 +6,7 @@ mod cli;
 mod config_test;
 mod daemon;
 mod genhash;
+mod lab;
 mod realserver;
 
 use clap::Parser;
@@ -21,6 +22,23 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         Some(cli::Command::Check { file, config_id }) => config_test::run(&file, config_id, ""),
+        Some(cli::Command::Lab {
+            keep,
+            ci,
+            dataplane,
+            action,
+        }) => match action.as_deref() {
+            None => lab::run(lab::Options {
+                keep,
+                plain: ci || !std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                dataplane,
+            }),
+            Some("down") => lab::down(),
+            Some(other) => {
+                eprintln!("keepalived-rs lab: unknown action '{other}' (expected down)");
+                2
+            }
+        },
         Some(cli::Command::Realserver { vip, dev, action }) => realserver::run(vip, &dev, &action),
         Some(cli::Command::Genhash { args }) => genhash::run("keepalived-rs", " genhash", &args),
         None => run_keepalived_style(cli.daemon),
