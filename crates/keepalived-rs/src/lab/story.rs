@@ -694,10 +694,16 @@ impl Lab {
             println!("     {}", o.detail);
         }
         let passed = self.outcomes.iter().filter(|o| o.ok).count();
-        println!(
-            "  {passed}/5 steps passed; logs and configs in {}",
-            topology::LAB_DIR
-        );
+        if self.opts.keep {
+            println!(
+                "  {passed}/5 steps passed; logs and configs in {}",
+                topology::LAB_DIR
+            );
+        } else {
+            println!(
+                "  {passed}/5 steps passed (--keep leaves the cluster running, with its logs and configs)"
+            );
+        }
     }
 
     /// `--keep`: forget the children so that dropping the lab does not stop them.
