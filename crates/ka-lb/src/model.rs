@@ -3,13 +3,13 @@
 //! `ipvsadm` shows. Both backends (IPVS, nftables) and the fake program exactly this; the
 //! configuration and the health checkers produce it as the *desired* state.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
 /// Address family of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Family {
     Ipv4,
     Ipv6,
@@ -25,7 +25,7 @@ impl Family {
 }
 
 /// Transport protocol of an address-based service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -63,7 +63,7 @@ impl Protocol {
 
 /// What identifies a virtual service. The order is `ipvsadm -Ln`'s: by firewall mark first
 /// (address services have none, so they come first), then family, protocol, address, port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ServiceKey {
     /// `virtual_server IP PORT` with `protocol`.
     Addr {
@@ -235,7 +235,7 @@ impl Service {
 }
 
 /// How packets reach a real server (`lb_kind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Forward {
     /// NAT.
     Masq,
@@ -280,7 +280,7 @@ impl Forward {
 }
 
 /// Tunnel encapsulation for `Forward::Tunnel` (`tunnel_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TunnelSpec {
     /// IPIP 0, GUE 1, GRE 2.
     pub kind: u8,
@@ -291,7 +291,7 @@ pub struct TunnelSpec {
 }
 
 /// A real server of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DestKey {
     pub addr: IpAddr,
     pub port: u16,
@@ -303,7 +303,7 @@ impl fmt::Display for DestKey {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dest {
     pub key: DestKey,
     pub forward: Forward,

@@ -11,12 +11,16 @@
 //! - [`ipvs`]: the IPVS load-balancer data plane over generic netlink (blocking; the daemon
 //!   runs it on a thread of its own);
 //! - [`nft`]: the nftables load-balancer data plane (`nft -f` transactions, `nft -j list`
-//!   read-back), for kernels without IPVS.
+//!   read-back), for kernels without IPVS;
+//! - [`listing`]: either data plane's table for `keepalived-rs list`, with connection counts
+//!   from the connection tracking table ([`conntrack`], a ctnetlink dump) on nftables.
 //!
 //! Sockets and buffers are set up once; the receive and send paths allocate nothing.
 
+pub mod conntrack;
 pub mod frame_socket;
 pub mod ipvs;
+pub mod listing;
 pub mod monitor;
 pub mod netlink;
 pub mod nft;

@@ -169,4 +169,8 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print the load-balancer table exactly as `ipvsadm -Ln` does, with ipvsadm's listing
+    /// options (IPVS, or our nftables table with connection counts from conntrack). Also
+    /// `keepalived-rs --list`, `-L`, `-Ln`.
+    List(crate::list::ListArgs),
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config_test;
 mod daemon;
 mod genhash;
+mod list;
 mod lab;
 mod realserver;
 
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     if let Some(code) = genhash::dispatch(&argv) {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(list::ipvsadm_style_args(argv));
     let code = match cli.command {
         Some(cli::Command::Check { file, config_id }) => config_test::run(&file, config_id, ""),
         Some(cli::Command::Lab {
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         },
         Some(cli::Command::Realserver { vip, dev, action }) => realserver::run(vip, &dev, &action),
         Some(cli::Command::Genhash { args }) => genhash::run("keepalived-rs", " genhash", &args),
+        Some(cli::Command::List(args)) => list::run(&args),
         None => run_keepalived_style(cli.daemon),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
