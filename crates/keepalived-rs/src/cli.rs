@@ -70,6 +70,16 @@ pub struct DaemonArgs {
     /// lblc/lblcr → dh) instead of refusing the configuration (keepalived-rs).
     #[arg(long = "nft-scheduler-fallback")]
     pub nft_scheduler_fallback: bool,
+    /// The control socket for `keepalived-rs ctl` (JSON status, metrics, reload; root only)
+    /// (keepalived-rs).
+    /// Default: /run/keepalived-rs/control.sock, or control-net<inode>.sock when run in
+    /// another network namespace than the host's (one daemon per namespace).
+    #[arg(long = "control-socket", value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (nothing listens unless asked)
+    /// (keepalived-rs).
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Don't run BFD (keepalived-rs has no BFD subsystem; accepted for compatibility).
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,
@@ -160,6 +170,16 @@ pub enum Command {
         dataplane: String,
         /// `down`: remove a lab left running with --keep.
         action: Option<String>,
+    },
+    /// Talk to the running daemon over its control socket (keepalived-rs): `status` (JSON),
+    /// `metrics` (Prometheus text), `stats` (keepalived.stats), `json` (keepalived.json),
+    /// `reload`, or `list` (the load-balancer table, as `keepalived-rs list`).
+    Ctl {
+        /// The daemon's control socket (default: this network namespace's).
+        #[arg(long = "socket", value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// status, metrics, stats, json, reload or list.
+        action: String,
     },
     /// keepalived's genhash: print the MD5 digest of a url's body (for a url's `digest`).
     /// Options as keepalived's: -s IP -p PORT -u PATH [-S] [-I] [-V HOST] [-P 1.0|1.0C|1.1]

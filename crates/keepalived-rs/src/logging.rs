@@ -76,8 +76,10 @@ pub fn log(level: Level, message: std::fmt::Arguments<'_>) {
         return;
     };
     if logger.console {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{} {message}", timestamp());
+        // One write per line: stderr is unbuffered, and formatting straight into it costs a
+        // system call per piece (six for a state change) on the VRRP loop.
+        let line = format!("{} {message}\n", timestamp());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     if let Some(sock) = &logger.syslog {
         let pri = logger.facility * 8 + level as u8;

@@ -6,8 +6,8 @@ mod cli;
 mod config_test;
 mod daemon;
 mod genhash;
-mod list;
 mod lab;
+mod list;
 mod realserver;
 
 use clap::Parser;
@@ -40,12 +40,46 @@ fn main() -> ExitCode {
                 2
             }
         },
+        Some(cli::Command::Ctl { socket, action }) => ctl(socket, &action),
         Some(cli::Command::Realserver { vip, dev, action }) => realserver::run(vip, &dev, &action),
         Some(cli::Command::Genhash { args }) => genhash::run("keepalived-rs", " genhash", &args),
         Some(cli::Command::List(args)) => list::run(&args),
         None => run_keepalived_style(cli.daemon),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `keepalived-rs ctl ACTION`: one request to the daemon's control socket.
+fn ctl(socket: Option<std::path::PathBuf>, action: &str) -> i32 {
+    let socket = socket.unwrap_or_else(daemon::control::default_socket);
+    let (method, path) = match action {
+        "status" => ("GET", "/status"),
+        "metrics" => ("GET", "/metrics"),
+        "stats" => ("GET", "/stats"),
+        "json" => ("GET", "/keepalived.json"),
+        "reload" => ("POST", "/reload"),
+        "list" => return list::run(&list::ListArgs::default()),
+        other => {
+            eprintln!(
+                "keepalived-rs ctl: unknown action '{other}' (status, metrics, stats, json, reload, list)"
+            );
+            return 2;
+        }
+    };
+    match daemon::control::request(&socket, method, path) {
+        Ok((code, body)) if (200..300).contains(&code) => {
+            print!("{body}");
+            0
+        }
+        Ok((code, body)) => {
+            eprint!("keepalived-rs ctl: the daemon answered {code}: {body}");
+            1
+        }
+        Err(e) => {
+            eprintln!("keepalived-rs ctl: {e}");
+            1
+        }
+    }
 }
 
 fn run_keepalived_style(args: cli::DaemonArgs) -> i32 {

@@ -51,6 +51,10 @@ pub struct Worker {
     garp_interval: Duration,
     gna_interval: Duration,
     frame: [u8; ndisc::FRAME_LEN],
+    /// The journal has changes not yet on disk: saved when no command is waiting, so that a
+    /// takeover's gratuitous ARPs are not held up by file I/O (a crash in between leaves
+    /// only addresses of the configuration, which the next start removes anyway).
+    journal_dirty: bool,
 }
 
 impl Worker {
@@ -80,14 +84,26 @@ impl Worker {
             garp_interval,
             gna_interval,
             frame: [0u8; ndisc::FRAME_LEN],
+            journal_dirty: false,
         }
     }
 
     pub fn spawn(mut self) -> (mpsc::UnboundedSender<Command>, tokio::task::JoinHandle<Journal>) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let handle = tokio::spawn(async move {
+            // no_accept: every such VIP is in the drop set from the start. On a backup the VIP
+            // is not a local address, so the rules match nothing; a takeover then needs no
+            // firewall change (it cost a `nft` process, ~3 ms, before the VIP went up).
+            self.firewall.set_all(&self.no_accept_vips()).await;
             while let Some(cmd) = rx.recv().await {
                 self.execute(cmd).await;
+                if self.journal_dirty && rx.is_empty() {
+                    self.journal.save();
+                    self.journal_dirty = false;
+                }
+            }
+            if self.journal_dirty {
+                self.journal.save();
             }
             self.firewall.teardown().await;
             self.journal
@@ -109,18 +125,26 @@ impl Worker {
             Command::Flush(done) => {
                 let _ = done.send(());
             }
-            Command::SetPlan(instances) => self.instances = instances,
+            Command::SetPlan(instances) => {
+                self.instances = instances;
+                self.firewall.set_all(&self.no_accept_vips()).await;
+            }
             Command::Replace { before, after } => self.replace(&before, &after).await,
         }
+    }
+
+    fn no_accept_vips(&self) -> Vec<IpAddr> {
+        self.instances
+            .iter()
+            .filter(|p| p.no_accept)
+            .flat_map(vip_addresses)
+            .collect()
     }
 
     async fn install(&mut self, i: usize) {
         let Some(plan) = self.instances.get(i).cloned() else {
             return;
         };
-        if plan.no_accept {
-            self.firewall.block(&vip_addresses(&plan)).await;
-        }
         for spec in plan.vips.iter().chain(plan.excluded_vips.iter()) {
             self.journal.record_address(spec);
             match self.netlink.add_address(spec).await {
@@ -145,7 +169,7 @@ impl Worker {
                 }
             }
         }
-        self.journal.save();
+        self.journal_dirty = true;
     }
 
     async fn replace(&mut self, before: &InstancePlan, after: &InstancePlan) {
@@ -227,10 +251,7 @@ impl Worker {
             }
             self.journal.forget_address(spec);
         }
-        if plan.no_accept {
-            self.firewall.unblock(&vip_addresses(&plan)).await;
-        }
-        self.journal.save();
+        self.journal_dirty = true;
     }
 
     /// `repeats` rounds of one GARP (IPv4) or NA (IPv6) per VIP, paced by the configured

@@ -51,16 +51,21 @@ pub struct CheckerHandle {
     pub thread: std::thread::JoinHandle<()>,
 }
 
-/// Starts the checker thread for `plan`. `file_values` reads tracked files (FILE_CHECK);
-/// `track_files` are their (name, path) to follow; FIFO lines go to `fifo`.
-pub fn spawn(
-    plan: CheckPlan,
-    reload: ReloadSource,
-    dataplane: Box<dyn Dataplane + Send>,
-    prober: Arc<dyn Prober>,
-    fifo: mpsc::UnboundedSender<String>,
-    track_files: Vec<(String, std::path::PathBuf)>,
-) -> std::io::Result<CheckerHandle> {
+/// What the checker thread needs.
+pub struct Setup {
+    pub plan: CheckPlan,
+    pub reload: ReloadSource,
+    pub dataplane: Box<dyn Dataplane + Send>,
+    pub prober: Arc<dyn Prober>,
+    /// Where `RS ... UP` / `VS ... DOWN` lines go (the notifier's LVS channel).
+    pub fifo: mpsc::UnboundedSender<String>,
+    /// (name, path) of the tracked files FILE_CHECK uses.
+    pub track_files: Vec<(String, std::path::PathBuf)>,
+    pub status: super::status::Shared,
+}
+
+/// Starts the checker thread.
+pub fn spawn(setup: Setup) -> std::io::Result<CheckerHandle> {
     let (tx, rx) = mpsc::unbounded_channel();
     let thread = std::thread::Builder::new()
         .name("checker".into())
@@ -72,7 +77,7 @@ pub fn spawn(
                     return;
                 }
             };
-            runtime.block_on(run(plan, reload, dataplane, prober, fifo, track_files, rx));
+            runtime.block_on(run(setup, rx));
         })?;
     Ok(CheckerHandle { commands: tx, thread })
 }
@@ -86,15 +91,16 @@ fn read_files(track_files: &[(String, std::path::PathBuf)]) -> impl Fn(&str) -> 
     }
 }
 
-async fn run(
-    plan: CheckPlan,
-    reload: ReloadSource,
-    dataplane: Box<dyn Dataplane + Send>,
-    prober: Arc<dyn Prober>,
-    fifo: mpsc::UnboundedSender<String>,
-    track_files: Vec<(String, std::path::PathBuf)>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-) {
+async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
+    let Setup {
+        plan,
+        reload,
+        dataplane,
+        prober,
+        fifo,
+        track_files,
+        status,
+    } = setup;
     // PING_CHECK uses unprivileged ping sockets: keepalived widens the allowed groups to
     // include its own, and puts the old range back at exit.
     let has_ping = plan
@@ -123,8 +129,8 @@ async fn run(
     let seed =
         u64::from(std::process::id()) ^ clock.now().as_micros().rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
     let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
-    let mut shared = Arc::new(engine.plan().clone());
-    let dp = DataplaneThread::spawn(dataplane, clock);
+    let mut shared = engine.shared_plan();
+    let dp = DataplaneThread::spawn(dataplane, clock, status.clone());
     let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, ka_check::CheckerId, Outcome)>();
     // Results from before a reload are dropped: the epoch says which plan they belong to.
     let mut epoch = 0u64;
@@ -146,6 +152,7 @@ async fn run(
         if sent_generation != Some(engine.generation()) {
             sent_generation = Some(engine.generation());
             dp.set_desired(engine.desired());
+            publish(&engine, &status);
         }
         // Start every probe that is due, within the in-flight bound.
         let now = clock.now();
@@ -171,10 +178,20 @@ async fn run(
         };
         tokio::select! {
             _ = sleep => {}
-            Some((e, id, outcome)) = results.recv() => {
-                in_flight = in_flight.saturating_sub(1);
-                if e == epoch {
-                    engine.probe_done(clock.now(), id, outcome);
+            Some(first) = results.recv() => {
+                // Every result already here is taken before going round: the desired state
+                // (all real servers: O(n)) is rebuilt once per batch, not once per change, so
+                // thousands of real servers failing together cost a few rebuilds instead of
+                // thousands (at 10,000 real servers, 5,000 failing at once took 5 s to log
+                // instead of one delay_loop). At most MAX_PROBES_IN_FLIGHT are queued.
+                let now = clock.now();
+                let mut next = Some(first);
+                while let Some((e, id, outcome)) = next {
+                    in_flight = in_flight.saturating_sub(1);
+                    if e == epoch {
+                        engine.probe_done(now, id, outcome);
+                    }
+                    next = results.try_recv().ok();
                 }
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
@@ -185,7 +202,7 @@ async fn run(
                             crate::info!("checker: Reloading");
                             epoch += 1;
                             engine.reload(plan, clock.now());
-                            shared = Arc::new(engine.plan().clone());
+                            shared = engine.shared_plan();
                             for f in followers.drain(..) {
                                 f.abort();
                             }
@@ -211,6 +228,34 @@ async fn run(
         if let Err(e) = w.restore() {
             crate::warn!("{e}");
         }
+    }
+}
+
+/// The health checkers' part of the status: every real server in or out of the pool.
+fn publish(engine: &Engine, status: &super::status::Shared) {
+    use super::status::{RealServer, VirtualServer};
+    let vss = engine
+        .plan()
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(vi, vs)| VirtualServer {
+            name: vs.name.clone(),
+            quorum_up: engine.quorum_up(vi).unwrap_or(false),
+            real_servers: vs
+                .real_servers
+                .iter()
+                .enumerate()
+                .map(|(ri, rs)| RealServer {
+                    name: rs.name.clone(),
+                    up: engine.rs_alive(vi, ri).unwrap_or(false),
+                    weight: engine.rs_weight(vi, ri).unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    if let Ok(mut s) = status.write() {
+        s.virtual_servers = vss;
     }
 }
 
@@ -316,12 +361,22 @@ struct DataplaneThread {
 }
 
 impl DataplaneThread {
-    fn spawn(mut dp: Box<dyn Dataplane + Send>, clock: Clock) -> DataplaneThread {
+    fn spawn(
+        mut dp: Box<dyn Dataplane + Send>,
+        clock: Clock,
+        status: super::status::Shared,
+    ) -> DataplaneThread {
         let name = dp.name();
+        if let Ok(mut s) = status.write() {
+            s.dataplane = Some(super::status::Dataplane {
+                backend: name.to_string(),
+                ..Default::default()
+            });
+        }
         let (tx, rx) = std::sync::mpsc::channel::<DpMessage>();
         let spawned = std::thread::Builder::new()
             .name("dataplane".into())
-            .spawn(move || dataplane_loop(dp.as_mut(), rx, clock));
+            .spawn(move || dataplane_loop(dp.as_mut(), rx, clock, &status));
         if let Err(e) = spawned {
             crate::error!("cannot start the data-plane thread: {e}");
         }
@@ -340,7 +395,12 @@ impl DataplaneThread {
     }
 }
 
-fn dataplane_loop(dp: &mut dyn Dataplane, rx: std::sync::mpsc::Receiver<DpMessage>, clock: Clock) {
+fn dataplane_loop(
+    dp: &mut dyn Dataplane,
+    rx: std::sync::mpsc::Receiver<DpMessage>,
+    clock: Clock,
+    status: &super::status::Shared,
+) {
     let mut syncer = Syncer::new();
     let mut failing = false;
     loop {
@@ -371,11 +431,27 @@ fn dataplane_loop(dp: &mut dyn Dataplane, rx: std::sync::mpsc::Receiver<DpMessag
         }
         let now = clock.now();
         if syncer.wants_sync(now) || stop.is_some() {
-            let (changes, status) = sync_once(&mut syncer, dp, now);
+            let started = std::time::Instant::now();
+            let (changes, result) = sync_once(&mut syncer, dp, now);
+            let took = started.elapsed().as_secs_f64();
             for c in &changes {
                 crate::debug!("data plane: {c}");
             }
-            match status {
+            if let Ok(mut s) = status.write() {
+                if let Some(d) = s.dataplane.as_mut() {
+                    if !changes.is_empty() {
+                        d.applies += 1;
+                        d.changes += changes.len() as u64;
+                        d.apply_seconds.observe(took);
+                    }
+                    d.in_sync = result == SyncStatus::InSync;
+                    if let SyncStatus::RetryAt { why, .. } = &result {
+                        d.failures += 1;
+                        d.last_error = Some(why.clone());
+                    }
+                }
+            }
+            match result {
                 SyncStatus::InSync => {
                     if failing {
                         crate::info!("data plane {}: in sync again", dp.name());

@@ -47,30 +47,19 @@ impl Firewall {
         }
     }
 
-    /// Starts dropping traffic for these addresses.
-    pub async fn block(&self, addrs: &[IpAddr]) {
-        self.elements("add", addrs).await;
-    }
-
-    /// Stops dropping traffic for these addresses.
-    pub async fn unblock(&self, addrs: &[IpAddr]) {
-        self.elements("delete", addrs).await;
-    }
-
-    async fn elements(&self, verb: &str, addrs: &[IpAddr]) {
-        if !self.enabled || addrs.is_empty() {
+    /// Drops traffic for exactly these addresses (every no_accept VIP): one transaction.
+    /// Only the master holds a VIP as a local address, so the rules act only there.
+    pub async fn set_all(&self, addrs: &[IpAddr]) {
+        if !self.enabled {
             return;
         }
-        let mut script = String::new();
+        let mut script = format!("flush set ip {TABLE} vips\nflush set ip6 {TABLE} vips\n");
         for a in addrs {
             let family = if a.is_ipv4() { "ip" } else { "ip6" };
-            script.push_str(&format!("{verb} element {family} {TABLE} vips {{ {a} }}\n"));
+            script.push_str(&format!("add element {family} {TABLE} vips {{ {a} }}\n"));
         }
         if let Err(e) = nft(&script).await {
-            // Deleting an element that is not there is harmless.
-            if verb == "add" {
-                crate::error!("no_accept: {e}");
-            }
+            crate::error!("no_accept: {e}");
         }
     }
 

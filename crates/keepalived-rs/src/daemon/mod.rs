@@ -5,13 +5,17 @@
 pub mod addresses;
 pub mod checker_service;
 pub mod clock;
+pub mod control;
 pub mod dataplane;
+pub mod dumps;
 pub mod firewall;
 pub mod journal;
+pub mod metrics;
 pub mod notifier;
 pub mod plan;
 pub mod probes;
 pub mod sockets;
+pub mod status;
 pub mod trackers;
 pub mod vmac;
 pub mod vrrp_service;
@@ -78,12 +82,17 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         let _ = stop_tx.send(true);
     });
     let (to_notifier, notifier_done) = notifier::spawn(plan::notify_fifos(&config));
+    let status = status::shared();
+    if let Ok(mut s) = status.write() {
+        s.config.last_reload_successful = true;
+        s.config.last_success_unix = status::unix_now();
+    }
     let reload = vrrp_service::ReloadSource {
         path: args.use_file.clone(),
         config_id: args.config_id.clone(),
     };
     let checker = if config.lvs.have_checker_config && !args.vrrp_only {
-        match start_checker(&config, &reload, args, &to_notifier) {
+        match start_checker(&config, &reload, args, &to_notifier, &status) {
             Ok(c) => Some(c),
             Err(why) => {
                 // As when keepalived's checker process cannot start: VRRP goes on.
@@ -95,9 +104,39 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         None
     };
     let checker_commands = checker.as_ref().map(|c| c.commands.clone());
+    let dump_task = tokio::spawn(write_dumps_on_signals(status.clone()));
+    // The control socket and the metrics listener (status for reporting, reload requests).
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let control_path = args
+        .control_socket
+        .clone()
+        .unwrap_or_else(control::default_socket);
+    let control = match control::serve_socket(control_path.clone(), status.clone(), control_tx) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            crate::warn!(
+                "control socket {}: {e} (keepalived-rs ctl will not reach this daemon)",
+                control_path.display()
+            );
+            None
+        }
+    };
+    let metrics = match args.metrics_listen {
+        Some(addr) => match control::serve_metrics(addr, status.clone()).await {
+            Ok(task) => {
+                crate::info!("metrics at http://{addr}/metrics");
+                Some(task)
+            }
+            Err(e) => {
+                crate::error!("--metrics-listen {addr}: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     let code = if args.check_only {
         crate::info!("-C given: the VRRP subsystem is not started");
-        tokio::spawn(forward_sighup(None, checker_commands.clone()));
+        tokio::spawn(forward_sighup(None, checker_commands.clone(), control_rx));
         wait_for_stop(stop_rx).await;
         exit::OK
     } else {
@@ -107,6 +146,8 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
             stop_rx,
             to_notifier.vrrp.clone(),
             checker_commands.clone(),
+            status.clone(),
+            control_rx,
         )
         .await
     };
@@ -114,6 +155,11 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         let _ = c.commands.send(checker_service::Command::Stop);
         let _ = tokio::task::spawn_blocking(move || c.thread.join()).await;
     }
+    dump_task.abort();
+    for task in [control, metrics].into_iter().flatten() {
+        task.abort();
+    }
+    let _ = std::fs::remove_file(&control_path);
     drop(to_notifier);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(3), notifier_done).await;
     crate::info!("Stopped keepalived-rs");
@@ -125,6 +171,7 @@ fn start_checker(
     reload: &vrrp_service::ReloadSource,
     args: &DaemonArgs,
     notifier: &notifier::NotifierHandle,
+    status: &status::Shared,
 ) -> Result<checker_service::CheckerHandle, String> {
     let plan = ka_check::plan::build(config);
     let choice = dataplane::Choice {
@@ -133,14 +180,15 @@ fn start_checker(
     };
     let dataplane = dataplane::choose(&choice, &plan)?;
     let prober = probes::prober(config, &plan)?;
-    checker_service::spawn(
+    checker_service::spawn(checker_service::Setup {
         plan,
-        reload.clone(),
+        reload: reload.clone(),
         dataplane,
         prober,
-        notifier.lvs.clone(),
-        checker_service::track_files(config),
-    )
+        fifo: notifier.lvs.clone(),
+        track_files: checker_service::track_files(config),
+        status: status.clone(),
+    })
     .map_err(|e| format!("cannot start the health checkers: {e}"))
 }
 
@@ -158,6 +206,8 @@ async fn serve_vrrp(
     stop: tokio::sync::watch::Receiver<bool>,
     to_notifier: mpsc::UnboundedSender<notifier::Notification>,
     checker_commands: Option<mpsc::UnboundedSender<checker_service::Command>>,
+    status: status::Shared,
+    control_rx: mpsc::UnboundedReceiver<control::Request>,
 ) -> i32 {
     let netlink = match Netlink::connect() {
         Ok(n) => n,
@@ -324,7 +374,11 @@ async fn serve_vrrp(
         }
         Err(e) => crate::warn!("interface changes will not be followed: {e}"),
     }
-    tokio::spawn(forward_sighup(Some(to_vrrp.clone()), checker_commands));
+    tokio::spawn(forward_sighup(
+        Some(to_vrrp.clone()),
+        checker_commands,
+        control_rx,
+    ));
     drop(to_vrrp);
 
     crate::info!(
@@ -343,6 +397,7 @@ async fn serve_vrrp(
         to_notifier,
         link_states,
         vmacs,
+        status,
     );
     service.run(inputs, wait_for_stop(stop)).await;
     for t in script_tasks {
@@ -367,17 +422,31 @@ async fn serve_vrrp(
     exit::OK
 }
 
-/// Turns each SIGHUP into a reload request for each running subsystem.
+/// Turns each SIGHUP (and each reload asked for on the control socket) into a reload request
+/// for each running subsystem.
 async fn forward_sighup(
     to_vrrp: Option<mpsc::Sender<Input>>,
     to_checker: Option<mpsc::UnboundedSender<checker_service::Command>>,
+    mut control: mpsc::UnboundedReceiver<control::Request>,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         crate::error!("cannot install the SIGHUP handler: reload disabled");
         return;
     };
-    while hup.recv().await.is_some() {
+    loop {
+        tokio::select! {
+            h = hup.recv() => if h.is_none() { break },
+            r = control.recv() => match r {
+                Some(control::Request::Reload) => crate::info!("reload requested on the control socket"),
+                // The control socket is gone; SIGHUP still works.
+                None => {
+                    if hup.recv().await.is_none() {
+                        break;
+                    }
+                }
+            },
+        }
         if let Some(c) = &to_checker {
             let _ = c.send(checker_service::Command::Reload);
         }
@@ -385,6 +454,35 @@ async fn forward_sighup(
             if v.send(Input::Reload).await.is_err() {
                 break;
             }
+        }
+    }
+}
+
+/// keepalived's dump signals: SIGUSR2 writes /tmp/keepalived.stats, the JSON signal
+/// (SIGRTMIN+2, what `keepalived --signum=JSON` prints) /tmp/keepalived.json.
+async fn write_dumps_on_signals(status: status::Shared) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let json_signal = libc::SIGRTMIN() + 2;
+    let (Ok(mut usr2), Ok(mut json)) = (
+        signal(SignalKind::user_defined2()),
+        signal(SignalKind::from_raw(json_signal)),
+    ) else {
+        crate::warn!("cannot install the dump signal handlers");
+        return;
+    };
+    loop {
+        let (path, text) = tokio::select! {
+            _ = usr2.recv() => {
+                let text = status.read().map(|s| dumps::stats_text(&s)).unwrap_or_default();
+                (dumps::STATS_FILE, text)
+            }
+            _ = json.recv() => {
+                let text = status.read().map(|s| dumps::json_text(&s)).unwrap_or_default();
+                (dumps::JSON_FILE, text)
+            }
+        };
+        if let Err(e) = dumps::write_atomically(std::path::Path::new(path), &text) {
+            crate::warn!("cannot write {path}: {e}");
         }
     }
 }

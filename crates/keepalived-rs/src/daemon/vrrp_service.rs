@@ -60,7 +60,27 @@ pub struct VrrpService {
     links: BTreeMap<u32, bool>,
     /// The VMACs (`use_vmac`) in use; handed back for removal after the run.
     pub vmacs: super::vmac::Vmacs,
+    /// What the reporters (control socket, metrics, dumps) read.
+    status: super::status::Shared,
+    /// Per instance: transitions by (from, to), the advertisers heard and when, gratuitous
+    /// announcements sent. Kept here: the engine does not need them.
+    history: Vec<InstanceHistory>,
+    last_publish: Option<ka_units::Instant>,
 }
+
+/// What the status reports about an instance beyond the engine's own counters.
+#[derive(Clone, Debug, Default)]
+struct InstanceHistory {
+    transitions: BTreeMap<(&'static str, &'static str), u64>,
+    /// (advertiser, when its last advert was accepted); a handful per instance.
+    peers: Vec<(IpAddr, ka_units::Instant)>,
+    gratuitous: u64,
+    /// Wall-clock time of the last transition, for display.
+    last_transition_unix: f64,
+}
+
+/// How often the status is refreshed besides at transitions.
+const PUBLISH_EVERY: ka_units::Micros = ka_units::Micros(1_000_000);
 
 impl VrrpService {
     #[allow(clippy::too_many_arguments)]
@@ -75,8 +95,13 @@ impl VrrpService {
         notify: mpsc::UnboundedSender<Notification>,
         links: BTreeMap<u32, bool>,
         vmacs: super::vmac::Vmacs,
+        status: super::status::Shared,
     ) -> VrrpService {
+        let history = vec![InstanceHistory::default(); plan.instances.len()];
         VrrpService {
+            status,
+            history,
+            last_publish: None,
             clock,
             router,
             plan,
@@ -119,6 +144,7 @@ impl VrrpService {
                     crate::error!("cannot arm the VRRP timer: {e}");
                 }
             }
+            self.publish_if_due();
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -142,6 +168,7 @@ impl VrrpService {
         let now = self.clock.now();
         self.router.shutdown(now);
         self.drain_actions();
+        self.publish();
     }
 
     /// SIGHUP: reads the configuration again and, if it can run, switches to it. Instances
@@ -150,6 +177,22 @@ impl VrrpService {
     /// added or removed), removed masters send priority 0. A configuration that cannot run
     /// is refused and the running one stays.
     async fn reload(&mut self) {
+        let ok = self.reload_inner().await;
+        if let Ok(mut st) = self.status.write() {
+            st.config.last_reload_successful = ok;
+            if ok {
+                st.config.reloads += 1;
+                st.config.last_success_unix = super::status::unix_now();
+            } else {
+                st.config.failed_reloads += 1;
+            }
+        }
+        // The new plan's instances are reported at once.
+        self.last_publish = None;
+    }
+
+    /// The reload itself; false when it was refused.
+    async fn reload_inner(&mut self) -> bool {
         crate::info!("Reloading ...");
         let loaded = crate::config_test::load(&self.reload.path, self.reload.config_id.clone());
         if loaded.cannot_run() {
@@ -157,13 +200,13 @@ impl VrrpService {
                 crate::error!("{d}");
             }
             crate::error!("Reload refused: the new configuration cannot be run; keeping the running one");
-            return;
+            return false;
         }
         let (links, addrs) = match (self.netlink.links().await, self.netlink.addresses().await) {
             (Ok(l), Ok(a)) => (l, a),
             (Err(e), _) | (_, Err(e)) => {
                 crate::error!("Reload refused: {e}");
-                return;
+                return false;
             }
         };
         let machine = Machine {
@@ -177,7 +220,7 @@ impl VrrpService {
                     crate::error!("{p}");
                 }
                 crate::error!("Reload refused: keeping the running configuration");
-                return;
+                return false;
             }
         };
         let wanted: Vec<super::vmac::VmacPlan> =
@@ -189,14 +232,14 @@ impl VrrpService {
                 Ok(created) => new_plan.attach_vmacs(&created),
                 Err(e) => {
                     crate::error!("Reload refused: use_vmac: {e}");
-                    return;
+                    return false;
                 }
             }
             match (self.netlink.links().await, self.netlink.addresses().await) {
                 (Ok(l), Ok(a)) => (l, a),
                 (Err(e), _) | (_, Err(e)) => {
                     crate::error!("Reload refused: {e}");
-                    return;
+                    return false;
                 }
             }
         };
@@ -239,7 +282,7 @@ impl VrrpService {
             Ok(s) => s,
             Err(e) => {
                 crate::error!("Reload incomplete: {e}");
-                return;
+                return false;
             }
         };
         let mut router = Router::new(
@@ -266,8 +309,14 @@ impl VrrpService {
         self.router = router;
         self.plan = new_plan;
         self.sockets = sockets;
+        // Kept instances keep their history; new ones start empty.
+        self.history = kept
+            .iter()
+            .map(|old| old.and_then(|o| self.history.get(o).cloned()).unwrap_or_default())
+            .collect();
         self.drain_actions();
         crate::info!("Reload finished: {} VRRP instance(s)", self.plan.instances.len());
+        true
     }
 
     fn handle_input(&mut self, input: Input) {
@@ -360,6 +409,23 @@ impl VrrpService {
             };
             let now = self.clock.now();
             let outcome = self.router.handle_packet(now, link, &rx);
+            if let PacketOutcome::Accepted { instance } = outcome {
+                if let Some(h) = self.history.get_mut(instance) {
+                    // IPv4 adverts are read with their IP header, where the source is.
+                    let src = match (rx.src, rx.bytes.get(12..16)) {
+                        (a, Some(b)) if a.is_unspecified() && family == Family::Ipv4 => {
+                            IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+                        }
+                        (a, _) => a,
+                    };
+                    if let Some(entry) = h.peers.iter_mut().find(|(a, _)| *a == src) {
+                        entry.1 = now;
+                    } else if h.peers.len() < 16 {
+                        // Bounded: a flood of forged sources must not grow it without end.
+                        h.peers.push((src, now));
+                    }
+                }
+            }
             if let PacketOutcome::Dropped {
                 instance: Some(i),
                 reason,
@@ -389,16 +455,30 @@ impl VrrpService {
                     let _ = self.addresses.send(addresses::Command::Remove(instance));
                 }
                 Action::SendGratuitous { instance, repeats } => {
+                    if let Some(h) = self.history.get_mut(instance) {
+                        h.gratuitous += u64::from(repeats);
+                    }
                     let _ = self
                         .addresses
                         .send(addresses::Command::Gratuitous { instance, repeats });
                 }
                 Action::StateChanged {
                     instance,
+                    from,
                     to,
                     priority,
                     ..
-                } => self.state_changed(instance, to, priority),
+                } => {
+                    if let Some(h) = self.history.get_mut(instance) {
+                        *h.transitions
+                            .entry((from.keepalived_name(), to.keepalived_name()))
+                            .or_insert(0) += 1;
+                        h.last_transition_unix = super::status::unix_now();
+                    }
+                    self.state_changed(instance, to, priority);
+                    // Reporters see a transition at once.
+                    self.last_publish = None;
+                }
                 Action::GroupStateChanged { group, to } => {
                     if let Some(g) = self.plan.groups.get(group) {
                         crate::info!(
@@ -434,6 +514,148 @@ impl VrrpService {
                     );
                 }
             }
+        }
+    }
+
+    fn publish_if_due(&mut self) {
+        let now = self.clock.now();
+        if self.last_publish.is_some_and(|t| now - t < PUBLISH_EVERY) {
+            return;
+        }
+        self.last_publish = Some(now);
+        self.publish();
+    }
+
+    /// Writes the VRRP part of the status.
+    fn publish(&mut self) {
+        use super::status::{
+            InstanceData, InstanceExtra, InstanceStats, PeerHeard, Transition, VrrpInstance,
+        };
+        use ka_wire::rx::DropReason;
+        let now = self.clock.now();
+        let mut out = Vec::with_capacity(self.plan.instances.len());
+        for (i, p) in self.plan.instances.iter().enumerate() {
+            let Some(inst) = self.router.instance(i) else {
+                continue;
+            };
+            let c = &p.engine;
+            let st = inst.stats();
+            let h = self.history.get(i).cloned().unwrap_or_default();
+            let installed = inst.addresses_installed();
+            let vip_text = |spec: &ka_net::netlink::AddressSpec| {
+                let dev = if p.ifname.is_empty() {
+                    "?"
+                } else {
+                    p.ifname.as_str()
+                };
+                format!(
+                    "{}/{} dev {dev} scope global{}",
+                    spec.addr,
+                    spec.prefix_len,
+                    if installed { " set" } else { "" }
+                )
+            };
+            let secs = |cs: ka_units::Centiseconds| f64::from(cs.get()) / 100.0;
+            let data = InstanceData {
+                iname: c.name.clone(),
+                dont_track_primary: u8::from(c.dont_track_primary),
+                skip_check_adv_addr: u8::from(c.skip_check_adv_addr),
+                strict_mode: 0,
+                vmac_ifname: p.vmac.as_ref().map(|v| v.name.clone()).unwrap_or_default(),
+                ifp_ifname: p.ifname.clone(),
+                master_priority: inst.master_priority(),
+                last_transition: h.last_transition_unix,
+                garp_delay: c.garp.master_delay.0 / 1_000_000,
+                garp_refresh: c.garp.master_refresh.0 / 1_000_000,
+                garp_rep: c.garp.master_repeat,
+                garp_refresh_rep: c.garp.master_refresh_repeat,
+                garp_lower_prio_delay: c.garp.lower_prio_delay.0 / 1_000_000,
+                garp_lower_prio_rep: c.garp.lower_prio_repeat,
+                lower_prio_no_advert: u8::from(c.lower_prio_no_advert),
+                higher_prio_send_advert: u8::from(c.higher_prio_send_advert),
+                vrid: c.vrid,
+                base_priority: inst.base_priority(),
+                effective_priority: inst.effective_priority(),
+                vipset: installed,
+                promote_secondaries: false,
+                adver_int: secs(c.advert_interval),
+                master_adver_int: secs(inst.master_adver_int()),
+                accept: u8::from(!p.no_accept),
+                nopreempt: c.nopreempt,
+                preempt_delay: c.preempt_delay.0 / 1_000_000,
+                state: super::status::state_number(inst.state()),
+                wantstate: super::status::state_number(inst.state()),
+                version: match c.version {
+                    ka_wire::vrrp::Version::V2 => 2,
+                    ka_wire::vrrp::Version::V3 => 3,
+                },
+                smtp_alert: false,
+                notify_deleted: false,
+                vips: p.vips.iter().map(vip_text).collect(),
+                evips: p.excluded_vips.iter().map(vip_text).collect(),
+                track_script: Vec::new(),
+                auth_type: match c.auth_type {
+                    ka_wire::vrrp::AuthType::None => 0,
+                    ka_wire::vrrp::AuthType::Pass => 1,
+                    ka_wire::vrrp::AuthType::Ah => 2,
+                },
+                auth_data: if c.auth_type == ka_wire::vrrp::AuthType::None {
+                    String::new()
+                } else {
+                    "********".into()
+                },
+            };
+            let drops = |r: DropReason| st.drops(r);
+            let stats = InstanceStats {
+                advert_rcvd: st.advert_rcvd,
+                advert_sent: st.advert_sent,
+                become_master: st.become_master,
+                release_master: st.release_master,
+                packet_len_err: drops(DropReason::Length)
+                    + drops(DropReason::Truncated)
+                    + drops(DropReason::IpLength),
+                advert_interval_err: drops(DropReason::IntervalMismatch),
+                ip_ttl_err: drops(DropReason::Ttl),
+                invalid_type_rcvd: drops(DropReason::Type),
+                addr_list_err: st.addr_list_mismatch,
+                invalid_authtype: drops(DropReason::InvalidAuthType),
+                authtype_mismatch: drops(DropReason::AuthTypeMismatch),
+                auth_failure: drops(DropReason::AuthFailure),
+                pri_zero_rcvd: st.pri_zero_rcvd,
+                pri_zero_sent: st.pri_zero_sent,
+            };
+            let v6 = p.family == Family::Ipv6;
+            let extra = InstanceExtra {
+                state_name: inst.state().keepalived_name().to_string(),
+                family: if v6 { "inet6" } else { "inet" }.to_string(),
+                transitions: h
+                    .transitions
+                    .iter()
+                    .map(|((from, to), count)| Transition {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        count: *count,
+                    })
+                    .collect(),
+                dropped: DropReason::ALL
+                    .iter()
+                    .map(|r| (r.as_str().to_string(), st.drops(*r)))
+                    .collect(),
+                peers: h
+                    .peers
+                    .iter()
+                    .map(|(a, t)| PeerHeard {
+                        address: a.to_string(),
+                        last_advert_age_seconds: (now - *t).0 as f64 / 1e6,
+                    })
+                    .collect(),
+                garp_sent: if v6 { 0 } else { h.gratuitous },
+                unsolicited_na_sent: if v6 { h.gratuitous } else { 0 },
+            };
+            out.push(VrrpInstance { data, stats, extra });
+        }
+        if let Ok(mut status) = self.status.write() {
+            status.vrrp = out;
         }
     }
 

@@ -1,0 +1,133 @@
+//! The daemon's reporting, from outside: `keepalived-rs ctl status|metrics|stats|json|reload`
+//! over the control socket, `--metrics-listen`, the SIGUSR2 and JSON-signal dump files, in a
+//! namespace with a running VRRP pair. Metrics are checked with promtool and their values
+//! after a forced failover; no answer or file may carry the password.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
+mod support;
+
+use std::time::Duration;
+use support::topology::{wait_for, Impl, Lan};
+
+const PASSWORD: &str = "s3cr3tpw";
+
+fn config(me: usize, priority: u8) -> String {
+    format!(
+        "global_defs {{\n    router_id h{me}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 61\n    priority {priority}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass {PASSWORD}\n    }}\n    virtual_ipaddress {{\n        192.0.2.99/24\n    }}\n}}\n"
+    )
+}
+
+fn ctl(lan: &Lan, host: usize, action: &str) -> (i32, String) {
+    let out = lan.hosts[host]
+        .command(support::our_binary().to_str().unwrap())
+        .args(["ctl", action])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// One sample's value from Prometheus text.
+fn sample(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn status_metrics_and_dumps_report_the_running_daemon() {
+    if !support::can_run("control", &["ip", "keepalived"]) {
+        return;
+    }
+    let mut lan = Lan::new(2);
+    let a = lan.start(0, Impl::Ours, &config(0, 150));
+    lan.start(1, Impl::Ours, &config(1, 100));
+    assert!(
+        wait_for(Duration::from_secs(8), || lan.holders("192.0.2.99") == vec![0]),
+        "{}",
+        lan.logs()
+    );
+
+    let (code, status) = ctl(&lan, 0, "status");
+    assert_eq!(code, 0, "{status}");
+    let json: serde_json::Value = serde_json::from_str(&status).expect("status is JSON");
+    let inst = &json["vrrp"][0];
+    assert_eq!(inst["data"]["iname"], "VI_1");
+    assert_eq!(inst["data"]["state"], 2, "MASTER is keepalived's 2");
+    assert_eq!(inst["extra"]["state_name"], "MASTER");
+    assert!(inst["stats"]["advert_sent"].as_u64().unwrap() >= 1);
+    let (_, backup) = ctl(&lan, 1, "status");
+    let backup: serde_json::Value = serde_json::from_str(&backup).unwrap();
+    assert_eq!(backup["vrrp"][0]["data"]["state"], 1, "{backup}");
+    // The backup hears the master.
+    assert_eq!(backup["vrrp"][0]["extra"]["peers"][0]["address"], "192.0.2.11");
+
+    let (code, metrics) = ctl(&lan, 0, "metrics");
+    assert_eq!(code, 0);
+    assert_eq!(
+        sample(&metrics, "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"61\",ip_address=\"192.0.2.99/24\"}"),
+        Some(2.0),
+        "{metrics}"
+    );
+    if support::tool_exists("promtool") {
+        let mut child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), metrics.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
+    } else if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+        panic!("promtool (Debian package prometheus) is missing");
+    } else {
+        eprintln!("*** promtool missing: metrics format not checked");
+    }
+
+    // Dumps on keepalived's signals, private, without the password.
+    let _ = std::fs::remove_file("/tmp/keepalived.stats");
+    let _ = std::fs::remove_file("/tmp/keepalived.json");
+    lan.signal(a, "USR2");
+    lan.signal(a, "36");
+    assert!(wait_for(Duration::from_secs(3), || std::path::Path::new("/tmp/keepalived.json").exists()
+        && std::path::Path::new("/tmp/keepalived.stats").exists()));
+    let stats = std::fs::read_to_string("/tmp/keepalived.stats").unwrap();
+    assert!(stats.starts_with("VRRP Instance: VI_1\n  Advertisements:\n"), "{stats}");
+    let dump = std::fs::read_to_string("/tmp/keepalived.json").unwrap();
+    let dump: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    assert_eq!(dump[0]["data"]["iname"], "VI_1");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata("/tmp/keepalived.json").unwrap().permissions().mode() & 0o777, 0o600);
+    for text in [&status, &metrics, &stats, &dump.to_string()] {
+        assert!(!text.contains(PASSWORD) && !text.contains(&PASSWORD[..8]), "password leaked");
+    }
+
+    // A reload through the control socket is counted.
+    let (code, said) = ctl(&lan, 0, "reload");
+    assert_eq!(code, 0, "{said}");
+    assert!(wait_for(Duration::from_secs(5), || {
+        sample(&ctl(&lan, 0, "metrics").1, "keepalived_config_reloads_total{result=\"success\"}") == Some(1.0)
+    }));
+
+    // Failover: the backup's metrics say so.
+    lan.signal(a, "KILL");
+    assert!(wait_for(Duration::from_secs(8), || lan.holds(1, "192.0.2.99")));
+    std::thread::sleep(Duration::from_millis(1200));
+    let (_, m) = ctl(&lan, 1, "metrics");
+    assert_eq!(sample(&m, "keepalived_become_master_total{iname=\"VI_1\""), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, "keepalived_vrrp_transitions_total{instance=\"VI_1\",from=\"BACKUP\",to=\"MASTER\"}"),
+        Some(1.0),
+        "{m}"
+    );
+    let age = sample(&m, "keepalived_vrrp_peer_last_advert_age_seconds{instance=\"VI_1\",peer=\"192.0.2.11\"}")
+        .expect("the dead master is still listed");
+    assert!(age >= 1.0, "its last advert ages: {age}");
+}
