@@ -21,6 +21,7 @@ use ka_config::script::Script;
 use ka_lb::model::LbState;
 use ka_units::{Instant, Micros};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// A checker, by its position in the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +50,9 @@ pub enum Event {
 struct CheckerSlot {
     vs: usize,
     rs: usize,
+    /// Position among its real server's checkers (what [`Engine::locate`] answers, once
+    /// per probe: kept here rather than searched for).
+    k: usize,
     plan: CheckerPlan,
     st: CheckerState,
     due: Option<Instant>,
@@ -103,7 +107,9 @@ impl Rng {
 pub const FIRST_RUN: Micros = Micros(1_000_000);
 
 pub struct Engine {
-    plan: CheckPlan,
+    /// Shared with the driver's probes ([`Engine::shared_plan`]) rather than copied: at
+    /// 10,000 real servers a copy is about 7 MB.
+    plan: Arc<CheckPlan>,
     vss: Vec<VsSlot>,
     rss: Vec<Vec<RsSlot>>,
     checkers: Vec<CheckerSlot>,
@@ -173,11 +179,12 @@ impl Engine {
             let mut slots = Vec::new();
             for (ri, rs) in vs.real_servers.iter().enumerate() {
                 let mut slot = RsSlot::default();
-                for c in &rs.checkers {
+                for (k, c) in rs.checkers.iter().enumerate() {
                     slot.checkers.push(checkers.len());
                     checkers.push(CheckerSlot {
                         vs: vi,
                         rs: ri,
+                        k,
                         st: CheckerState::initial(c),
                         plan: c.clone(),
                         due: None,
@@ -191,7 +198,7 @@ impl Engine {
         }
         Engine {
             vss: vec![VsSlot::default(); plan.virtual_servers.len()],
-            plan,
+            plan: Arc::new(plan),
             rss,
             checkers,
             timers: BTreeSet::new(),
@@ -242,6 +249,11 @@ impl Engine {
         &self.plan
     }
 
+    /// The plan, for probes running outside the engine (it changes only on reload).
+    pub fn shared_plan(&self) -> Arc<CheckPlan> {
+        Arc::clone(&self.plan)
+    }
+
     /// The checker, its real server and its virtual server.
     pub fn checker(&self, id: CheckerId) -> Option<(&CheckerPlan, &RsPlan, &VsPlan)> {
         let c = self.checkers.get(id.0 as usize)?;
@@ -254,14 +266,7 @@ impl Engine {
     /// indexes into [`Engine::plan`].
     pub fn locate(&self, id: CheckerId) -> Option<(usize, usize, usize)> {
         let c = self.checkers.get(id.0 as usize)?;
-        let k = self
-            .rss
-            .get(c.vs)?
-            .get(c.rs)?
-            .checkers
-            .iter()
-            .position(|&x| x == id.0 as usize)?;
-        Some((c.vs, c.rs, k))
+        Some((c.vs, c.rs, c.k))
     }
 
     /// The state of a checker (for status output and tests).

@@ -513,6 +513,46 @@ fn several_checkers_must_all_pass() {
 }
 
 #[test]
+fn locate_names_each_checkers_place_in_the_plan() {
+    // Two virtual servers, real servers with one, two and three checkers: every checker id
+    // locates to (virtual server, real server, position) of the very checker it is.
+    let rs = |addr: &str, ports: &[u16]| {
+        let checks: String = ports
+            .iter()
+            .map(|p| format!("  TCP_CHECK {{\n   connect_port {p}\n  }}\n"))
+            .collect();
+        format!(" real_server {addr} 80 {{\n{checks} }}\n")
+    };
+    let conf = vs(&rs("198.51.100.1", &[81]))
+        + &format!(
+            "virtual_server 192.0.2.11 80 {{\n protocol TCP\n{}{}}}\n",
+            rs("198.51.100.2", &[82, 83]),
+            rs("198.51.100.3", &[84, 85, 86])
+        );
+    let engine = Engine::start(load(&conf), Instant(0), 1, &|_| None);
+    assert_eq!(engine.checker_count(), 6);
+    let mut seen = Vec::new();
+    for id in 0..engine.checker_count() {
+        let id = CheckerId(u32::try_from(id).unwrap());
+        let (vs, rs, k) = engine.locate(id).unwrap();
+        let (checker, rs_plan, vs_plan) = engine.checker(id).unwrap();
+        let planned = &engine.plan().virtual_servers[vs].real_servers[rs];
+        assert_eq!(planned.name, rs_plan.name);
+        assert_eq!(engine.plan().virtual_servers[vs].name, vs_plan.name);
+        assert_eq!(
+            format!("{:?}", planned.checkers[k].config),
+            format!("{:?}", checker.config)
+        );
+        seen.push((vs, rs, k));
+    }
+    assert_eq!(
+        seen,
+        [(0, 0, 0), (1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1), (1, 1, 2)]
+    );
+    assert_eq!(engine.locate(CheckerId(6)), None);
+}
+
+#[test]
 fn shutdown_with_omega_notifies_and_empties_the_table() {
     let conf = vs(&format!(
         " omega\n quorum_down /bin/qdown\n{}",
