@@ -4,7 +4,9 @@
 # 1. installs what the tests use (Debian packages: keepalived 2.2.7 to compare with, tshark,
 #    tcpdump, nftables, iproute2, and the real servers the health-check probes are tested
 #    against: nginx, dnsmasq (the binary only, no service), openssl for certificates,
-#    python3 for its smtpd module and test peers);
+#    python3 for its smtpd module and test peers; promtool (prometheus) and
+#    python3-jsonschema to check the metrics and the status API; qemu, busybox-static,
+#    ipvsadm, kmod and cpio for the IPVS tests in a VM);
 # 2. builds the workspace once (debug profile, all targets);
 # 3. runs formatting and lint checks, then every test. Tests that need root, network
 #    namespaces or a tool fail loudly here instead of skipping (KA_REQUIRE_TOOLS=1).
@@ -18,7 +20,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(keepalived tshark tcpdump nftables iproute2 procps nginx-light curl ca-certificates
-          build-essential pkg-config dnsmasq-base openssl python3)
+          build-essential pkg-config dnsmasq-base openssl python3
+          prometheus python3-jsonschema
+          qemu-system-x86 busybox-static ipvsadm kmod cpio)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,8 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     # tshark asks whether non-root users may capture; the default answer is fine.
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The Debian keepalived service must not run beside the tests.
-systemctl disable --now keepalived >/dev/null 2>&1 || true
+# The Debian keepalived service must not run beside the tests, nor the services the
+# prometheus (promtool checks our metrics) and nginx packages start on install.
+for s in keepalived prometheus prometheus-node-exporter nginx; do
+    systemctl disable --now "$s" >/dev/null 2>&1 || true
+done
 
 if ! command -v cargo >/dev/null; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then

@@ -60,6 +60,7 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     assert_eq!(inst["data"]["state"], 2, "MASTER is keepalived's 2");
     assert_eq!(inst["extra"]["state_name"], "MASTER");
     assert!(inst["stats"]["advert_sent"].as_u64().unwrap() >= 1);
+    check_schema(&status);
     let (_, backup) = ctl(&lan, 1, "status");
     let backup: serde_json::Value = serde_json::from_str(&backup).unwrap();
     assert_eq!(backup["vrrp"][0]["data"]["state"], 1, "{backup}");
@@ -92,12 +93,22 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     }
 
     // Dumps on keepalived's signals, private, without the password.
-    let _ = std::fs::remove_file("/tmp/keepalived.stats");
-    let _ = std::fs::remove_file("/tmp/keepalived.json");
+    for f in ["/tmp/keepalived.stats", "/tmp/keepalived.json", "/tmp/keepalived.data"] {
+        let _ = std::fs::remove_file(f);
+    }
+    lan.signal(a, "USR1");
     lan.signal(a, "USR2");
     lan.signal(a, "36");
-    assert!(wait_for(Duration::from_secs(3), || std::path::Path::new("/tmp/keepalived.json").exists()
-        && std::path::Path::new("/tmp/keepalived.stats").exists()));
+    assert!(wait_for(Duration::from_secs(3), || {
+        ["/tmp/keepalived.stats", "/tmp/keepalived.json", "/tmp/keepalived.data"]
+            .iter()
+            .all(|f| std::path::Path::new(f).exists())
+    }));
+    let data = std::fs::read_to_string("/tmp/keepalived.data").unwrap();
+    assert!(
+        data.contains(" VRRP Instance = VI_1\n") && data.contains("   State = MASTER\n"),
+        "{data}"
+    );
     let stats = std::fs::read_to_string("/tmp/keepalived.stats").unwrap();
     assert!(stats.starts_with("VRRP Instance: VI_1\n  Advertisements:\n"), "{stats}");
     let dump = std::fs::read_to_string("/tmp/keepalived.json").unwrap();
@@ -105,7 +116,7 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     assert_eq!(dump[0]["data"]["iname"], "VI_1");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata("/tmp/keepalived.json").unwrap().permissions().mode() & 0o777, 0o600);
-    for text in [&status, &metrics, &stats, &dump.to_string()] {
+    for text in [&status, &metrics, &stats, &data, &dump.to_string()] {
         assert!(!text.contains(PASSWORD) && !text.contains(&PASSWORD[..8]), "password leaked");
     }
 
@@ -130,4 +141,33 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     let age = sample(&m, "keepalived_vrrp_peer_last_advert_age_seconds{instance=\"VI_1\",peer=\"192.0.2.11\"}")
         .expect("the dead master is still listed");
     assert!(age >= 1.0, "its last advert ages: {age}");
+}
+
+/// Validates a status answer against docs/status.schema.json (python3's jsonschema: Debian's
+/// python3-jsonschema).
+fn check_schema(status: &str) {
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/status.schema.json");
+    let dir = std::env::temp_dir().join(support::unique("kars-schema"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = dir.join("status.json");
+    std::fs::write(&doc, status).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).validate(json.load(open(sys.argv[1])))",
+        ])
+        .arg(&doc)
+        .arg(&schema)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.expect("python3");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    if said.contains("No module named 'jsonschema'") {
+        if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+            panic!("python3-jsonschema is missing");
+        }
+        eprintln!("*** python3-jsonschema missing: the status schema was not checked");
+        return;
+    }
+    assert!(out.status.success(), "status does not follow docs/status.schema.json: {said}");
 }

@@ -458,12 +458,14 @@ async fn forward_sighup(
     }
 }
 
-/// keepalived's dump signals: SIGUSR2 writes /tmp/keepalived.stats, the JSON signal
+/// keepalived's dump signals: SIGUSR1 writes /tmp/keepalived.data, SIGUSR2
+/// /tmp/keepalived.stats, the JSON signal
 /// (SIGRTMIN+2, what `keepalived --signum=JSON` prints) /tmp/keepalived.json.
 async fn write_dumps_on_signals(status: status::Shared) {
     use tokio::signal::unix::{signal, SignalKind};
     let json_signal = libc::SIGRTMIN() + 2;
-    let (Ok(mut usr2), Ok(mut json)) = (
+    let (Ok(mut usr1), Ok(mut usr2), Ok(mut json)) = (
+        signal(SignalKind::user_defined1()),
         signal(SignalKind::user_defined2()),
         signal(SignalKind::from_raw(json_signal)),
     ) else {
@@ -472,6 +474,10 @@ async fn write_dumps_on_signals(status: status::Shared) {
     };
     loop {
         let (path, text) = tokio::select! {
+            _ = usr1.recv() => {
+                let text = status.read().map(|s| dumps::data_text(&s)).unwrap_or_default();
+                (dumps::DATA_FILE, text)
+            }
             _ = usr2.recv() => {
                 let text = status.read().map(|s| dumps::stats_text(&s)).unwrap_or_default();
                 (dumps::STATS_FILE, text)

@@ -135,6 +135,12 @@ pub struct PeerHeard {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct VrrpScript {
     pub name: String,
+    /// The command as configured.
+    pub command: String,
+    pub interval_seconds: f64,
+    pub timeout_seconds: f64,
+    pub rise: u32,
+    pub fall: u32,
     /// GOOD / BAD (keepalived's words), INIT before the first result.
     pub status: String,
 }

@@ -66,6 +66,8 @@ pub struct VrrpService {
     /// announcements sent. Kept here: the engine does not need them.
     history: Vec<InstanceHistory>,
     last_publish: Option<ka_units::Instant>,
+    /// The latest state each tracker reported (for the status).
+    tracker_states: BTreeMap<TrackerId, TrackerState>,
 }
 
 /// What the status reports about an instance beyond the engine's own counters.
@@ -102,6 +104,7 @@ impl VrrpService {
             status,
             history,
             last_publish: None,
+            tracker_states: BTreeMap::new(),
             clock,
             router,
             plan,
@@ -322,7 +325,10 @@ impl VrrpService {
     fn handle_input(&mut self, input: Input) {
         let now = self.clock.now();
         match input {
-            Input::Tracker(id, state) => self.router.set_tracker(now, id, state),
+            Input::Tracker(id, state) => {
+                self.tracker_states.insert(id, state);
+                self.router.set_tracker(now, id, state);
+            }
             Input::Net(NetEvent::Link(link)) => {
                 let _ = self.addresses.send(addresses::Command::Link {
                     ifindex: link.index,
@@ -654,8 +660,29 @@ impl VrrpService {
             };
             out.push(VrrpInstance { data, stats, extra });
         }
+        let scripts = self
+            .plan
+            .scripts
+            .iter()
+            .map(|t| super::status::VrrpScript {
+                name: t.name.clone(),
+                command: t.script.command.clone(),
+                interval_seconds: t.interval.as_secs_f64(),
+                timeout_seconds: t.timeout.as_secs_f64(),
+                rise: t.rise,
+                fall: t.fall,
+                status: match self.tracker_states.get(&t.id) {
+                    Some(TrackerState::Up) => "GOOD",
+                    Some(TrackerState::Down) => "BAD",
+                    _ if t.init_fail => "BAD",
+                    _ => "INIT",
+                }
+                .to_string(),
+            })
+            .collect();
         if let Ok(mut status) = self.status.write() {
             status.vrrp = out;
+            status.vrrp_scripts = scripts;
         }
     }
 
