@@ -59,4 +59,10 @@ export KA_REQUIRE_TOOLS=1
 # Namespace tests create their own uniquely named namespaces and clean up; running test
 # binaries one at a time keeps timing-sensitive VRRP tests away from CPU contention.
 cargo test --workspace --locked -- --test-threads=2
+
+# The Debian package from the debug build just made (seconds): built with cargo-deb,
+# installed, run and removed in throwaway overlays of this system. The release package is
+# checked the same way by `tools/package-check.sh` alone (a release build: minutes).
+echo "== Debian package"
+tools/package-check.sh --quick
 echo "== all tests passed"

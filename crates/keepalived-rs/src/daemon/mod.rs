@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notifier;
 pub mod plan;
 pub mod probes;
+pub mod sd_notify;
 pub mod sockets;
 pub mod status;
 pub mod trackers;
@@ -37,6 +38,9 @@ pub mod exit {
 
 /// Runs the daemon in the foreground; returns the exit code.
 pub fn run(args: &DaemonArgs) -> i32 {
+    // First, while the process has one thread: this takes systemd's variables out of the
+    // environment the scripts inherit.
+    sd_notify::init_from_environment();
     let loaded = crate::config_test::load(&args.use_file, args.config_id.clone());
     for d in &loaded.diagnostics {
         match d.severity() {
@@ -79,6 +83,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
+        sd_notify::systemd().notify_stopping();
         let _ = stop_tx.send(true);
     });
     let (to_notifier, notifier_done) = notifier::spawn(plan::notify_fifos(&config));
@@ -104,6 +109,9 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         None
     };
     let checker_commands = checker.as_ref().map(|c| c.commands.clone());
+    if checker.is_some() {
+        tokio::spawn(sd_notify::systemd().follow_real_servers(status.clone()));
+    }
     let dump_task = tokio::spawn(write_dumps_on_signals(status.clone()));
     // The control socket and the metrics listener (status for reporting, reload requests).
     let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -135,6 +143,10 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         None => None,
     };
     let code = if args.check_only {
+        // Without the VRRP loop, systemd hears of readiness, reloads and liveness from here.
+        sd_notify::systemd().notify_ready();
+        tokio::spawn(sd_notify::systemd().announce_reloads());
+        tokio::spawn(sd_notify::systemd().keep_alive_forever());
         crate::info!("-C given: the VRRP subsystem is not started");
         tokio::spawn(forward_sighup(None, checker_commands.clone(), control_rx));
         wait_for_stop(stop_rx).await;

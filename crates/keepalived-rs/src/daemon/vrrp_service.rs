@@ -11,6 +11,7 @@ use super::clock::Clock;
 use super::notifier::Notification;
 use super::plan::VrrpPlan;
 use super::plan::{self, Machine};
+use super::sd_notify::systemd;
 use super::sockets::Sockets;
 use ka_net::monitor::NetEvent;
 use ka_net::netlink::Netlink;
@@ -138,6 +139,14 @@ impl VrrpService {
                 return;
             }
         };
+        // Sockets open, first plan running: systemd may start what comes after us.
+        self.publish_systemd_status();
+        systemd().notify_ready();
+        // Watchdog keep-alives come from this loop, so that a loop stuck anywhere stops them.
+        let keep_alive_period = systemd().keep_alive_period();
+        let idle = std::time::Duration::from_secs(3600);
+        let mut keep_alive = tokio::time::interval(keep_alive_period.unwrap_or(idle));
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.router.poll_timeout();
             if let Some(d) = deadline {
@@ -156,12 +165,17 @@ impl VrrpService {
                     self.router.handle_timeout(now);
                     self.drain_actions();
                 }
+                _ = keep_alive.tick(), if keep_alive_period.is_some() => systemd().keep_alive(),
                 ready = std::future::poll_fn(|cx| poll_any(&self.sockets.recv, cx)) => {
                     self.read_socket(ready);
                 }
                 Some(input) = inputs.recv() => {
                     if matches!(input, Input::Reload) {
+                        systemd().notify_reloading();
                         self.reload().await;
+                        // Done or refused, the daemon runs a configuration again.
+                        self.publish_systemd_status();
+                        systemd().notify_ready();
                     } else {
                         self.handle_input(input);
                     }
@@ -712,6 +726,15 @@ impl VrrpService {
             priority,
             scripts: p.notify.clone(),
         });
+        self.publish_systemd_status();
+    }
+
+    /// Each instance's state, for systemd's `STATUS=` line.
+    fn publish_systemd_status(&self) {
+        systemd().set_vrrp_states(self.plan.instances.iter().enumerate().map(|(i, p)| {
+            let state = self.router.instance(i).map_or(State::Init, |x| x.state());
+            (p.engine.name.as_str(), state)
+        }));
     }
 
     fn send_advert(&mut self, i: usize, priority: u8) {
