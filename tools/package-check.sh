@@ -8,25 +8,30 @@
 #     about the Type=notify-reload drop-in: systemd < 253 rejects that type);
 #   - postinst: with keepalived.service enabled, keepalived-rs.service is neither enabled nor
 #     started and the message says how to switch; without it, the unit is enabled;
-#   - dpkg -r keeps /etc/default/keepalived-rs, dpkg -P removes it and the unit's state.
+#   - dpkg -r keeps /etc/default/keepalived-rs, dpkg -P removes it and the unit's state;
+#   - with --vm, the same package under a real systemd as PID 1 (tools/systemd-vm.sh: start,
+#     status, reload, watchdog, stop, with the unit's hardening in force; about 80 s).
 #
-# Usage: tools/package-check.sh [--quick] [--deb FILE]
+# Usage: tools/package-check.sh [--quick] [--deb FILE] [--vm]
 #   (default)  cargo deb -p keepalived-rs: the release build a release ships (minutes on a
 #              small machine the first time)
 #   --quick    package the debug binary `cargo build` already made (cargo deb --profile dev
 #              --no-build): the same package layout and scripts in seconds; what
 #              tools/test-all.sh runs
 #   --deb F    check an existing package
+#   --vm       also boot it under systemd in a VM
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 MODE=release
 DEB=""
+VM=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) MODE=quick;;
         --deb) DEB=$(readlink -f "$2"); MODE=given; shift;;
-        *) sed -n '2,21p' "$0"; exit 2;;
+        --vm) VM=1;;
+        *) sed -n '2,25p' "$0"; exit 2;;
     esac
     shift
 done
@@ -57,7 +62,8 @@ if [ "$MODE" != given ]; then
     OUT=$TARGET_DIR/debian/package-check
     rm -rf "$OUT"
     if [ "$MODE" = quick ]; then
-        [ -x "$TARGET_DIR/debug/keepalived-rs" ] || cargo build -p keepalived-rs --locked
+        # Nothing to do after tools/test-all.sh's build; never package a stale binary.
+        cargo build -p keepalived-rs --locked
         # cargo-deb warns that dev builds are not for releases: this one is only checked.
         cargo deb -p keepalived-rs --profile dev --no-build --fast --no-dbgsym --strip --output "$OUT/" 2>&1 \
             | grep -v "dev profile is not supported\|cargo-deb is for making releases\|To enable debug symbols\|Cargo also supports custom profiles" || true
@@ -121,7 +127,7 @@ in_copy() {
 }
 
 echo "== a system where keepalived.service is not in use"
-in_copy plain <<'EOF'
+in_copy plain <<'EOF' || fail "the checks in a system without keepalived stopped"
 fail() { echo "package-check: FAIL: $*" >&2; exit 1; }
 ok() { echo "package-check: ok: $*"; }
 systemctl disable keepalived.service >/dev/null 2>&1 || true
@@ -129,7 +135,9 @@ if dpkg -s keepalived-rs >/dev/null 2>&1; then dpkg -P keepalived-rs >/dev/null;
 out=$(dpkg -i /tmp/keepalived-rs.deb 2>&1) || { echo "$out"; fail "dpkg -i"; }
 echo "$out" | sed 's/^/  dpkg: /'
 ok "dpkg -i"
-version=$(/usr/sbin/keepalived-rs -v 2>&1 >/dev/null | head -1)
+# -v prints on stderr, as keepalived's does.
+version=$(/usr/sbin/keepalived-rs -v 2>&1 >/dev/null) || fail "keepalived-rs -v exited $?"
+version=${version%%$'\n'*}
 [[ $version == "keepalived-rs v"* ]] || fail "keepalived-rs -v printed: $version"
 ok "/usr/sbin/keepalived-rs -v: $version"
 [ "$(/usr/sbin/keepalived-rs --signum=RELOAD)" = 1 ] || fail "--signum=RELOAD"
@@ -169,7 +177,7 @@ ok "dpkg -P: conffile and unit state removed"
 EOF
 
 echo "== a system where keepalived.service is enabled"
-in_copy with-keepalived <<'EOF'
+in_copy with-keepalived <<'EOF' || fail "the checks in a system with keepalived stopped"
 fail() { echo "package-check: FAIL: $*" >&2; exit 1; }
 ok() { echo "package-check: ok: $*"; }
 if ! systemctl is-enabled --quiet keepalived.service 2>/dev/null; then
@@ -185,9 +193,13 @@ grep -q "systemctl disable --now keepalived.service && systemctl enable --now ke
     || fail "postinst should say how to switch"
 ! systemctl is-enabled --quiet keepalived-rs.service 2>/dev/null || fail "keepalived-rs.service must not be enabled beside keepalived"
 ok "beside keepalived: installed, not enabled ($(systemctl is-enabled keepalived-rs.service 2>&1)), and told how to switch"
-version=$(/usr/sbin/keepalived-rs -v 2>&1 | head -1)
-[[ $version == "keepalived-rs v"* ]] || fail "keepalived-rs -v printed: $version"
+version=$(/usr/sbin/keepalived-rs -v 2>&1) || fail "keepalived-rs -v exited $?"
+[[ $version == "keepalived-rs v"* ]] || fail "keepalived-rs -v printed: ${version%%$'\n'*}"
 dpkg -P keepalived-rs >/dev/null
 ok "dpkg -P"
 EOF
+if [ $VM = 1 ]; then
+    echo "== under systemd (tools/systemd-vm.sh)"
+    tools/systemd-vm.sh "$DEB" || fail "tools/systemd-vm.sh (run it with -k to keep the console log)"
+fi
 echo "== package-check: all passed"

@@ -60,9 +60,10 @@ export KA_REQUIRE_TOOLS=1
 # binaries one at a time keeps timing-sensitive VRRP tests away from CPU contention.
 cargo test --workspace --locked -- --test-threads=2
 
-# The Debian package from the debug build just made (seconds): built with cargo-deb,
-# installed, run and removed in throwaway overlays of this system. The release package is
-# checked the same way by `tools/package-check.sh` alone (a release build: minutes).
+# The Debian package from the debug build just made: built with cargo-deb, installed, run
+# and removed in throwaway overlays of this system (seconds), then under systemd as PID 1
+# in a VM (about 80 s). The release package is checked the same way by
+# `tools/package-check.sh --vm` alone (a release build: minutes).
 echo "== Debian package"
-tools/package-check.sh --quick
+tools/package-check.sh --quick --vm
 echo "== all tests passed"
