@@ -314,11 +314,30 @@ impl Lab {
 
     /// Answers per real server and failures in the last `window`.
     fn recent(&self, window: Duration) -> (Vec<(String, usize)>, usize) {
-        let since = Instant::now().checked_sub(window).unwrap_or(self.started);
+        self.counts_since(Instant::now().checked_sub(window).unwrap_or(self.started))
+    }
+
+    /// Answers per real server and failures since `since`.
+    fn counts_since(&self, since: Instant) -> (Vec<(String, usize)>, usize) {
         self.client
             .as_ref()
             .and_then(|c| c.record.lock().ok().map(|r| r.counts_since(since)))
             .unwrap_or_default()
+    }
+
+    /// Why the requests since `since` failed, each reason once.
+    fn failure_reasons_since(&self, since: Instant) -> Vec<String> {
+        let mut reasons: Vec<String> = Vec::new();
+        if let Some(rec) = self.client.as_ref().and_then(|c| c.record.lock().ok()) {
+            for s in rec.samples.iter().filter(|s| s.at >= since) {
+                if let Answer::Failed(why) = &s.answer {
+                    if !reasons.contains(why) {
+                        reasons.push(why.clone());
+                    }
+                }
+            }
+        }
+        reasons
     }
 
     /// Failed requests between two times, and the longest run of failures.
@@ -540,18 +559,36 @@ impl Lab {
         match removed {
             Some(at) => {
                 let took = at - stop_at;
+                // The log line comes before the data-plane write: a request sent to rs1 in
+                // between is refused by rs1, rightly. "Traffic goes on" is judged from the
+                // moment the master's table no longer lists rs1.
+                let in_table = self.wait_until(Duration::from_secs(5), flag, |l| {
+                    in_ns(DIRECTORS[0].0, &[&l.exe, "list"])
+                        .map(|t| !t.contains("192.0.2.13:80"))
+                        .unwrap_or(false)
+                });
+                let applied = in_table.unwrap_or_else(Instant::now);
                 self.pause(Duration::from_secs(2), flag);
-                let (per, failed_after) = self.recent(Duration::from_secs(2));
+                let (per, failed_after) = self.counts_since(applied);
+                let reasons = self.failure_reasons_since(applied);
                 let (failed, _) = self.failures_between(stop_at, at);
                 let only_rs2 = per.iter().all(|(n, _)| n == "rs2") && !per.is_empty();
                 self.record(
                     "real server stopped: removed, traffic goes on",
-                    took <= RS_DOWN_BOUND + POLL_SLACK && only_rs2 && failed_after == 0,
+                    took <= RS_DOWN_BOUND + POLL_SLACK
+                        && in_table.is_some()
+                        && only_rs2
+                        && failed_after == 0,
                     format!(
-                        "removed from the master's table {:.2} s after the stop (bound {} s: delay_loop 6 + retry 1 x delay_before_retry 1 + connect_timeout 3); {failed} requests failed meanwhile; then {}, {failed_after} failed",
+                        "removed from the master's table {:.2} s after the stop (bound {} s: delay_loop 6 + retry 1 x delay_before_retry 1 + connect_timeout 3){}; {failed} requests failed meanwhile; then {}, {failed_after} failed{}",
                         took.as_secs_f64(),
                         RS_DOWN_BOUND.as_secs(),
-                        per.iter().map(|(n, c)| format!("{n} {c}")).collect::<Vec<_>>().join(", ")
+                        match in_table {
+                            Some(t) => format!(", written {:.0} ms after the log line", (t - at).as_secs_f64() * 1000.0),
+                            None => ", but the table still lists it".into(),
+                        },
+                        per.iter().map(|(n, c)| format!("{n} {c}")).collect::<Vec<_>>().join(", "),
+                        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
                     ),
                 );
             }
