@@ -1,5 +1,5 @@
 //! The daemon's reporting, from outside: `keepalived-rs ctl status|metrics|stats|json|reload`
-//! over the control socket, `--metrics-listen`, the SIGUSR2 and JSON-signal dump files, in a
+//! over the control socket, global_defs' `metrics_listen` over HTTP, the SIGUSR2 and JSON-signal dump files, in a
 //! namespace with a running VRRP pair. Metrics are checked with promtool and their values
 //! after a forced failover; no answer or file may carry the password.
 
@@ -12,9 +12,17 @@ use support::topology::{wait_for, Impl, Lan};
 
 const PASSWORD: &str = "s3cr3tpw";
 
+/// The backup serves its metrics over HTTP, asked by global_defs' `metrics_listen`.
+const BACKUP_METRICS: &str = "192.0.2.12:9650";
+
 fn config(me: usize, priority: u8) -> String {
+    let metrics = if me == 1 {
+        format!("    metrics_listen {BACKUP_METRICS}\n")
+    } else {
+        String::new()
+    };
     format!(
-        "global_defs {{\n    router_id h{me}\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 61\n    priority {priority}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass {PASSWORD}\n    }}\n    virtual_ipaddress {{\n        192.0.2.99/24\n    }}\n}}\n"
+        "global_defs {{\n    router_id h{me}\n{metrics}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 61\n    priority {priority}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        auth_pass {PASSWORD}\n    }}\n    virtual_ipaddress {{\n        192.0.2.99/24\n    }}\n}}\n"
     )
 }
 
@@ -159,6 +167,28 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     assert!(wait_for(Duration::from_secs(8), || lan.holds(1, "192.0.2.99")));
     std::thread::sleep(Duration::from_millis(1200));
     let (_, m) = ctl(&lan, 1, "metrics");
+    // The same series over HTTP, from the other host, at the configured address.
+    let url = format!("http://{BACKUP_METRICS}/metrics");
+    let fetched = lan.hosts[0]
+        .command("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let over_http = String::from_utf8_lossy(&fetched.stdout);
+    assert!(
+        fetched.status.success(),
+        "{url}: {}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert_eq!(
+        sample(&over_http, "keepalived_become_master_total{iname=\"VI_1\""),
+        Some(1.0),
+        "{over_http}"
+    );
     assert_eq!(
         sample(&m, "keepalived_become_master_total{iname=\"VI_1\""),
         Some(1.0),

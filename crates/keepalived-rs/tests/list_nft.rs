@@ -435,5 +435,34 @@ fn the_daemons_nftables_table_is_what_list_shows() {
     ns.spawn(&["python3", clients.to_str().unwrap(), done.to_str().unwrap()]);
     wait_for(&done, "the client");
     list_until(&ns, &table(1), &log);
+
+    // The same numbers as node_exporter's IPVS series, for LVS dashboards.
+    let out = ns.exec(&[bin.to_str().unwrap(), "ctl", "metrics"]);
+    let metrics = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let labels = |rs: &str| {
+        format!("{{local_address=\"192.0.2.80\",local_port=\"80\",remote_address=\"{rs}\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"}}")
+    };
+    for expected in [
+        format!("node_ipvs_backend_connections_active{} 1\n", labels(RS1)),
+        format!("node_ipvs_backend_weight{} 2\n", labels(RS1)),
+        format!("node_ipvs_backend_weight{} 0\n", labels(RS2)),
+        format!("node_ipvs_backend_connections_inactive{} 0\n", labels(RS2)),
+    ] {
+        assert!(metrics.contains(&expected), "missing {expected}in\n{metrics}");
+    }
+    if support::tool_exists("promtool") {
+        let mut child = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), metrics.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

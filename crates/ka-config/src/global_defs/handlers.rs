@@ -844,6 +844,26 @@ pub(super) fn keyword(cx: &mut Cx<'_>, stmt: &Statement, g: &mut GlobalDefs) -> 
                 g.data_use_instance = b;
             }
         }
+        // keepalived-rs's own keyword: where the Prometheus metrics are served.
+        "metrics_listen" => match stmt.words.get(1) {
+            Some(w) => match w.text.parse::<std::net::SocketAddr>() {
+                Ok(addr) => g.metrics_listen = Some(addr),
+                Err(_) => general(
+                    cx,
+                    "metrics-listen",
+                    &w.span,
+                    &w.text,
+                    format!("metrics_listen: '{}' is not an ADDRESS:PORT - ignoring", w.text),
+                    "write e.g. 'metrics_listen 127.0.0.1:9650' or 'metrics_listen [::1]:9650'",
+                ),
+            },
+            None => missing(
+                cx,
+                stmt,
+                "metrics_listen address missing - ignoring".into(),
+                "write 'metrics_listen ADDRESS:PORT', e.g. 127.0.0.1:9650",
+            ),
+        },
         _ => {
             cx.unknown_keyword(stmt, "global_defs");
             return false;

@@ -379,6 +379,11 @@ pub struct GlobalDefs {
     /// `fifo_write_vrrp_states_on_reload`.
     pub fifo_write_vrrp_states_on_reload: bool,
 
+    // ----- keepalived-rs extensions (keepalived warns "Unknown keyword" and goes on) -----
+    /// `metrics_listen ADDR:PORT`: serve Prometheus metrics there (the `--metrics-listen`
+    /// flag wins when both are given). Nothing listens unless asked.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     // ----- SNMP, DBus -----
     /// `snmp_socket SPEC` (first wins; `None` = net-snmp's `unix:/var/agentx/master`).
     pub snmp_socket: Option<String>,
@@ -649,6 +654,7 @@ impl Default for GlobalDefs {
             lvs_notify_fifo: None,
             lvs_notify_fifo_script: None,
             fifo_write_vrrp_states_on_reload: false,
+            metrics_listen: None,
             snmp_socket: None,
             enable_traps: false,
             enable_snmp_vrrp: false,

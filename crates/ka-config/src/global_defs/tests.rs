@@ -605,3 +605,30 @@ fn deep_or_hostile_input_does_not_panic() {
         let _ = block(line);
     }
 }
+
+#[test]
+fn metrics_listen_is_our_extension_with_a_placed_error() {
+    assert_eq!(
+        values("metrics_listen 127.0.0.1:9650").metrics_listen,
+        Some("127.0.0.1:9650".parse().unwrap())
+    );
+    assert_eq!(
+        values("metrics_listen [::1]:9650").metrics_listen,
+        Some("[::1]:9650".parse().unwrap())
+    );
+    assert_eq!(values("").metrics_listen, None);
+    let bad = block("metrics_listen 127.0.0.1");
+    assert_eq!(bad.config.global_defs.metrics_listen, None);
+    assert_eq!(
+        problems(&bad),
+        vec![(
+            2,
+            16,
+            Class::General,
+            "metrics_listen: '127.0.0.1' is not an ADDRESS:PORT - ignoring".to_string()
+        )]
+    );
+    let missing = block("metrics_listen");
+    assert_eq!(missing.config.global_defs.metrics_listen, None);
+    assert_eq!(problems(&missing).len(), 1);
+}

@@ -121,10 +121,16 @@ where
     let path = path.split('?').next().unwrap_or("");
     match (method, path, control) {
         ("GET", "/metrics", _) => {
-            let body = match status.read() {
-                Ok(s) => super::metrics::render(&s),
-                Err(_) => String::new(),
+            let (mut body, on_nftables) = match status.read() {
+                Ok(s) => (
+                    super::metrics::render(&s),
+                    s.dataplane.as_ref().is_some_and(|d| d.backend == "nftables"),
+                ),
+                Err(_) => (String::new(), false),
             };
+            if on_nftables {
+                body.push_str(&node_ipvs_from_nftables().await);
+            }
             respond(
                 &mut stream,
                 200,
@@ -167,6 +173,24 @@ where
             )
             .await
         }
+    }
+}
+
+/// node_exporter-shaped `node_ipvs_*` series read from our nftables table at scrape time
+/// (the conntrack dump is not worth keeping up to date between scrapes). Empty when the
+/// table cannot be read: the rest of the metrics still go out.
+async fn node_ipvs_from_nftables() -> String {
+    let read = tokio::task::spawn_blocking(|| {
+        ka_net::listing::nft_table(ka_nft::render::DEFAULT_TABLE, String::new(), false)
+    })
+    .await;
+    match read {
+        Ok(Ok(table)) => super::metrics::render_node_ipvs(&table.services),
+        Ok(Err(e)) => {
+            crate::debug!("node_ipvs metrics: cannot read the nftables table: {e}");
+            String::new()
+        }
+        Err(_) => String::new(),
     }
 }
 

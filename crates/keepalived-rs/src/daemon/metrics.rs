@@ -482,6 +482,64 @@ pub fn render(s: &Status) -> String {
     o.text
 }
 
+/// node_exporter's IPVS collector series, from our nftables table read back (the listing
+/// `keepalived-rs list` prints), so that LVS dashboards keep working after a move from IPVS
+/// to nftables. Never rendered on the IPVS backend: node_exporter reads the kernel itself
+/// there, and the series would be duplicated. Labels and their order are node_exporter's
+/// (`local_address`, `local_port`, `remote_address`, `remote_port`, `proto`, `local_mark`).
+/// The `node_ipvs_*_total` traffic counters are left out: our ruleset keeps no counters (the
+/// same reason `list --stats` shows zeros), and a counter stuck at 0 would mislead.
+pub fn render_node_ipvs(services: &[ka_lb::listing::ListedService]) -> String {
+    use ka_lb::ServiceKey;
+    let mut o = Out { text: String::new() };
+    type Value = fn(&ka_lb::listing::ListedDest) -> f64;
+    let series: [(&str, &str, Value); 3] = [
+        (
+            "node_ipvs_backend_connections_active",
+            "The current active connections by local and remote address.",
+            |d| d.active_conns as f64,
+        ),
+        (
+            "node_ipvs_backend_connections_inactive",
+            "The current inactive connections by local and remote address.",
+            |d| d.inactive_conns as f64,
+        ),
+        (
+            "node_ipvs_backend_weight",
+            "The current backend weight by local and remote address.",
+            |d| d.dest.weight as f64,
+        ),
+    ];
+    for (name, help, value) in series {
+        o.family(name, "gauge", help);
+        for s in services {
+            let (local_address, local_port, proto, local_mark) = match s.key {
+                ServiceKey::Addr { protocol, addr, port } => {
+                    (addr.to_string(), port.to_string(), protocol.name(), String::new())
+                }
+                ServiceKey::Fwmark { mark, .. } => (String::new(), "0".to_string(), "FWM", mark.to_string()),
+            };
+            for d in &s.dests {
+                let remote_address = d.dest.key.addr.to_string();
+                let remote_port = d.dest.key.port.to_string();
+                o.sample(
+                    name,
+                    &[
+                        ("local_address", &local_address),
+                        ("local_port", &local_port),
+                        ("remote_address", &remote_address),
+                        ("remote_port", &remote_port),
+                        ("proto", proto),
+                        ("local_mark", &local_mark),
+                    ],
+                    value(d),
+                );
+            }
+        }
+    }
+    o.text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,6 +576,61 @@ mod tests {
         assert!(text.contains(
             "keepalived_vrrp_instance_state{instance=\"VI_1\",interface=\"eth0\",vrid=\"51\",family=\"\",state=\"MASTER\"} 1\n"
         ));
+    }
+
+    #[test]
+    fn node_ipvs_series_have_node_exporters_names_and_labels() {
+        use ka_lb::listing::{ListedDest, ListedService};
+        use ka_lb::{Dest, DestKey, Forward, Protocol, ServiceKey};
+        let service = |key: ServiceKey, weight: u32, active: u32| ListedService {
+            key,
+            scheduler: "rr".into(),
+            flags: 0,
+            timeout: 0,
+            netmask: 0,
+            pe_name: None,
+            stats: Default::default(),
+            dests: vec![ListedDest {
+                active_conns: active,
+                inactive_conns: 3,
+                ..ListedDest::idle(Dest::new(
+                    DestKey {
+                        addr: "192.0.2.13".parse().unwrap(),
+                        port: 80,
+                    },
+                    Forward::Route,
+                    weight,
+                ))
+            }],
+        };
+        let text = render_node_ipvs(&[
+            service(
+                ServiceKey::Addr {
+                    protocol: Protocol::Tcp,
+                    addr: "192.0.2.99".parse().unwrap(),
+                    port: 80,
+                },
+                3,
+                7,
+            ),
+            service(
+                ServiceKey::Fwmark {
+                    family: ka_lb::Family::Ipv4,
+                    mark: 5,
+                },
+                0,
+                0,
+            ),
+        ]);
+        assert!(text.contains("# TYPE node_ipvs_backend_weight gauge\n"));
+        assert!(text.contains(
+            "node_ipvs_backend_connections_active{local_address=\"192.0.2.99\",local_port=\"80\",remote_address=\"192.0.2.13\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"} 7\n"
+        ), "{text}");
+        assert!(text.contains(
+            "node_ipvs_backend_weight{local_address=\"\",local_port=\"0\",remote_address=\"192.0.2.13\",remote_port=\"80\",proto=\"FWM\",local_mark=\"5\"} 0\n"
+        ), "{text}");
+        assert!(text.contains("node_ipvs_backend_connections_inactive{local_address=\"192.0.2.99\""));
+        assert_eq!(text.matches("# HELP").count(), 3);
     }
 
     #[test]

@@ -129,14 +129,19 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
             None
         }
     };
-    let metrics = match args.metrics_listen {
-        Some(addr) => match control::serve_metrics(addr, status.clone()).await {
+    // The flag wins over global_defs' `metrics_listen`; both are read once, at start.
+    let metrics_listen = args
+        .metrics_listen
+        .map(|a| (a, "--metrics-listen"))
+        .or(config.global_defs.metrics_listen.map(|a| (a, "metrics_listen")));
+    let metrics = match metrics_listen {
+        Some((addr, from)) => match control::serve_metrics(addr, status.clone()).await {
             Ok(task) => {
-                crate::info!("metrics at http://{addr}/metrics");
+                crate::info!("metrics at http://{addr}/metrics ({from})");
                 Some(task)
             }
             Err(e) => {
-                crate::error!("--metrics-listen {addr}: {e}");
+                crate::error!("{from} {addr}: {e}");
                 None
             }
         },
