@@ -68,7 +68,7 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     assert_eq!(inst["data"]["state"], 2, "MASTER is keepalived's 2");
     assert_eq!(inst["extra"]["state_name"], "MASTER");
     assert!(inst["stats"]["advert_sent"].as_u64().unwrap() >= 1);
-    check_schema(&status);
+    support::check_schema(&status);
     let (_, backup) = ctl(&lan, 1, "status");
     let backup: serde_json::Value = serde_json::from_str(&backup).unwrap();
     assert_eq!(backup["vrrp"][0]["data"]["state"], 1, "{backup}");
@@ -208,36 +208,4 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     )
     .expect("the dead master is still listed");
     assert!(age >= 1.0, "its last advert ages: {age}");
-}
-
-/// Validates a status answer against docs/status.schema.json (python3's jsonschema: Debian's
-/// python3-jsonschema).
-fn check_schema(status: &str) {
-    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/status.schema.json");
-    let dir = std::env::temp_dir().join(support::unique("kars-schema"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let doc = dir.join("status.json");
-    std::fs::write(&doc, status).unwrap();
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).validate(json.load(open(sys.argv[1])))",
-        ])
-        .arg(&doc)
-        .arg(&schema)
-        .output();
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = out.expect("python3");
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    if said.contains("No module named 'jsonschema'") {
-        if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
-            panic!("python3-jsonschema is missing");
-        }
-        eprintln!("*** python3-jsonschema missing: the status schema was not checked");
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "status does not follow docs/status.schema.json: {said}"
-    );
 }

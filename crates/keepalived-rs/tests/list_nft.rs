@@ -436,10 +436,26 @@ fn the_daemons_nftables_table_is_what_list_shows() {
     wait_for(&done, "the client");
     list_until(&ns, &table(1), &log);
 
-    // The same numbers as node_exporter's IPVS series, for LVS dashboards.
-    let out = ns.exec(&[bin.to_str().unwrap(), "ctl", "metrics"]);
-    let metrics = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The same numbers as node_exporter's IPVS series, for LVS dashboards. Scraped until
+    // RS1's first check (delay_loop 1 s after the start) has been counted too.
+    let count = |metrics: &str, result: &str| {
+        let prefix = format!("keepalived_checker_checks_total{{type=\"TCP_CHECK\",result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let started = Instant::now();
+    let metrics = loop {
+        let out = ns.exec(&[bin.to_str().unwrap(), "ctl", "metrics"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let metrics = String::from_utf8_lossy(&out.stdout).into_owned();
+        if count(&metrics, "success") >= 1.0 || started.elapsed() > Duration::from_secs(10) {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let labels = |rs: &str| {
         format!("{{local_address=\"192.0.2.80\",local_port=\"80\",remote_address=\"{rs}\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\"}}")
     };
@@ -451,6 +467,12 @@ fn the_daemons_nftables_table_is_what_list_shows() {
     ] {
         assert!(metrics.contains(&expected), "missing {expected}in\n{metrics}");
     }
+    // Both real servers' checks were counted: RS1's passed, RS2's (nothing listens) failed.
+    assert!(
+        count(&metrics, "success") >= 1.0 && count(&metrics, "failure") >= 1.0,
+        "{metrics}"
+    );
+    assert!(metrics.contains("keepalived_checker_duration_seconds_count{type=\"TCP_CHECK\"} "));
     if support::tool_exists("promtool") {
         let mut child = std::process::Command::new("promtool")
             .args(["check", "metrics"])
@@ -464,5 +486,12 @@ fn the_daemons_nftables_table_is_what_list_shows() {
         let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
     }
+    // The status answer, checks included, still matches the documented schema.
+    let out = ns.exec(&[bin.to_str().unwrap(), "ctl", "status"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        status["checks"]["TCP_CHECK"]["success"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

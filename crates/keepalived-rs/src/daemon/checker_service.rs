@@ -11,7 +11,7 @@ use super::clock::Clock;
 use super::vrrp_service::ReloadSource;
 use ka_check::engine::{Engine, Event, ProbeRequest};
 use ka_check::plan::CheckPlan;
-use ka_check::policy::Outcome;
+use ka_check::policy::{MiscExit, Outcome};
 use ka_lb::dataplane::{sync_once, Dataplane, SyncStatus, Syncer};
 use ka_lb::model::LbState;
 use std::future::Future;
@@ -131,7 +131,8 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
     let mut shared = engine.shared_plan();
     let dp = DataplaneThread::spawn(dataplane, clock, status.clone());
-    let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, ka_check::CheckerId, Outcome)>();
+    let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeResult>();
+    let mut tally = ProbeTally::default();
     // Results from before a reload are dropped: the epoch says which plan they belong to.
     let mut epoch = 0u64;
     let mut in_flight = 0usize;
@@ -167,9 +168,21 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
             let probe = prober.probe(shared.clone(), vs, rs, k, url);
             let tx = results_tx.clone();
             let this_epoch = epoch;
+            let checker_kind = engine.plan().virtual_servers[vs].real_servers[rs].checkers[k].kind();
+            let kind = checker_kind.keyword();
+            let misc_dynamic =
+                matches!(checker_kind, ka_config::lvs::checker::CheckerKind::Misc(m) if m.misc_dynamic);
             tokio::spawn(async move {
+                let started = std::time::Instant::now();
                 let outcome = probe.await;
-                let _ = tx.send((this_epoch, id, outcome));
+                let _ = tx.send(ProbeResult {
+                    epoch: this_epoch,
+                    id,
+                    kind,
+                    misc_dynamic,
+                    took: started.elapsed(),
+                    outcome,
+                });
             });
         }
         let sleep = match engine.deadline() {
@@ -186,13 +199,15 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                 // instead of one delay_loop). At most MAX_PROBES_IN_FLIGHT are queued.
                 let now = clock.now();
                 let mut next = Some(first);
-                while let Some((e, id, outcome)) = next {
+                while let Some(r) = next {
                     in_flight = in_flight.saturating_sub(1);
-                    if e == epoch {
-                        engine.probe_done(now, id, outcome);
+                    tally.count(&r);
+                    if r.epoch == epoch {
+                        engine.probe_done(now, r.id, r.outcome);
                     }
                     next = results.try_recv().ok();
                 }
+                tally.publish(&status);
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
             cmd = commands.recv() => match cmd {
@@ -227,6 +242,60 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
     if let Some(w) = widened {
         if let Err(e) = w.restore() {
             crate::warn!("{e}");
+        }
+    }
+}
+
+/// A probe's result, from the task that ran it.
+struct ProbeResult {
+    /// Which plan it belongs to (results from before a reload are dropped).
+    epoch: u64,
+    id: ka_check::CheckerId,
+    /// The checker's keyword (`TCP_CHECK`, ...), for the metrics.
+    kind: &'static str,
+    /// MISC_CHECK with `misc_dynamic`: exit codes 2-255 mean up (with a weight).
+    misc_dynamic: bool,
+    took: Duration,
+    outcome: Outcome,
+}
+
+/// Results and durations by checker type, kept here and copied to the status once per batch
+/// of results (not once per probe: 10,000 probes a second must not fight the scrapes for
+/// the status lock).
+#[derive(Default)]
+struct ProbeTally {
+    by_kind: std::collections::BTreeMap<&'static str, super::status::CheckStats>,
+    changed: bool,
+}
+
+impl ProbeTally {
+    fn count(&mut self, r: &ProbeResult) {
+        let stats = self.by_kind.entry(r.kind).or_default();
+        match &r.outcome {
+            Outcome::Success => stats.success += 1,
+            Outcome::Failure { .. } => stats.failure += 1,
+            Outcome::LocalError { .. } => stats.error += 1,
+            // As the policy reads it: 0 is up, 2-255 up with a weight under misc_dynamic,
+            // anything else (1, other codes, a signal, a timeout) down.
+            Outcome::Misc(MiscExit::Exited(0)) => stats.success += 1,
+            Outcome::Misc(MiscExit::Exited(code)) if r.misc_dynamic && (2..=255).contains(code) => {
+                stats.success += 1
+            }
+            Outcome::Misc(_) => stats.failure += 1,
+        }
+        stats.duration_seconds.observe(r.took.as_secs_f64());
+        self.changed = true;
+    }
+
+    fn publish(&mut self, status: &super::status::Shared) {
+        if !self.changed {
+            return;
+        }
+        if let Ok(mut s) = status.write() {
+            for (kind, stats) in &self.by_kind {
+                s.checks.insert(kind.to_string(), stats.clone());
+            }
+            self.changed = false;
         }
     }
 }

@@ -396,6 +396,34 @@ pub fn render(s: &Status) -> String {
             if vs.quorum_up { 1.0 } else { 0.0 },
         );
     }
+    if !s.checks.is_empty() {
+        o.family(
+            "keepalived_checker_checks_total",
+            "counter",
+            "Health-check probes, by checker type and result (error: could not be attempted here)",
+        );
+        for (kind, c) in &s.checks {
+            for (result, n) in [("success", c.success), ("failure", c.failure), ("error", c.error)] {
+                o.sample(
+                    "keepalived_checker_checks_total",
+                    &[("type", kind), ("result", result)],
+                    n as f64,
+                );
+            }
+        }
+        o.family(
+            "keepalived_checker_duration_seconds",
+            "histogram",
+            "Time from a probe's start to its result, by checker type",
+        );
+        for (kind, c) in &s.checks {
+            o.histogram(
+                "keepalived_checker_duration_seconds",
+                &[("type", kind)],
+                &c.duration_seconds,
+            );
+        }
+    }
     if let Some(d) = &s.dataplane {
         o.family(
             "keepalived_dataplane_applies_total",
@@ -631,6 +659,33 @@ mod tests {
         ), "{text}");
         assert!(text.contains("node_ipvs_backend_connections_inactive{local_address=\"192.0.2.99\""));
         assert_eq!(text.matches("# HELP").count(), 3);
+    }
+
+    #[test]
+    fn checks_by_type_and_result_with_a_duration_histogram() {
+        let mut s = one_instance();
+        let mut tcp = crate::daemon::status::CheckStats {
+            success: 5,
+            failure: 2,
+            ..Default::default()
+        };
+        tcp.duration_seconds.observe(0.0004);
+        tcp.duration_seconds.observe(3.0);
+        s.checks.insert("TCP_CHECK".into(), tcp);
+        let text = render(&s);
+        for line in [
+            "keepalived_checker_checks_total{type=\"TCP_CHECK\",result=\"success\"} 5\n",
+            "keepalived_checker_checks_total{type=\"TCP_CHECK\",result=\"failure\"} 2\n",
+            "keepalived_checker_checks_total{type=\"TCP_CHECK\",result=\"error\"} 0\n",
+            "keepalived_checker_duration_seconds_bucket{type=\"TCP_CHECK\",le=\"0.0005\"} 1\n",
+            "keepalived_checker_duration_seconds_bucket{type=\"TCP_CHECK\",le=\"2.5\"} 1\n",
+            "keepalived_checker_duration_seconds_bucket{type=\"TCP_CHECK\",le=\"5\"} 2\n",
+            "keepalived_checker_duration_seconds_bucket{type=\"TCP_CHECK\",le=\"+Inf\"} 2\n",
+            "keepalived_checker_duration_seconds_count{type=\"TCP_CHECK\"} 2\n",
+        ] {
+            assert!(text.contains(line), "missing {line}in\n{text}");
+        }
+        assert!(!render(&one_instance()).contains("keepalived_checker_checks_total"));
     }
 
     #[test]

@@ -28,6 +28,35 @@ pub struct Status {
     pub virtual_servers: Vec<VirtualServer>,
     pub dataplane: Option<Dataplane>,
     pub config: ConfigStatus,
+    /// Health-check probes by checker type (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub checks: std::collections::BTreeMap<String, CheckStats>,
+}
+
+/// What the probes of one checker type did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckStats {
+    /// The real server passed.
+    pub success: u64,
+    /// The real server failed (refused, timeout, wrong status, MISC_CHECK exit 1, ...).
+    pub failure: u64,
+    /// The probe could not be attempted here (socket, bind): not held against the server.
+    pub error: u64,
+    /// From the probe's start to its result, in seconds.
+    pub duration_seconds: Histogram,
+}
+
+impl Default for CheckStats {
+    fn default() -> Self {
+        CheckStats {
+            success: 0,
+            failure: 0,
+            error: 0,
+            // From a loopback connect to connect_timeout's default (5 s) and past it.
+            duration_seconds: Histogram::new(&[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]

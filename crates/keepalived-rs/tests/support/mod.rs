@@ -193,3 +193,35 @@ impl Drop for Netns {
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
 }
+
+/// Validates a status answer against docs/status.schema.json (python3's jsonschema: Debian's
+/// python3-jsonschema).
+pub fn check_schema(status: &str) {
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/status.schema.json");
+    let dir = std::env::temp_dir().join(unique("kars-schema"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = dir.join("status.json");
+    std::fs::write(&doc, status).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.Draft202012Validator(json.load(open(sys.argv[2]))).validate(json.load(open(sys.argv[1])))",
+        ])
+        .arg(&doc)
+        .arg(&schema)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.expect("python3");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    if said.contains("No module named 'jsonschema'") {
+        if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+            panic!("python3-jsonschema is missing");
+        }
+        eprintln!("*** python3-jsonschema missing: the status schema was not checked");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "status does not follow docs/status.schema.json: {said}"
+    );
+}
