@@ -62,6 +62,8 @@ pub struct Setup {
     /// (name, path) of the tracked files FILE_CHECK uses.
     pub track_files: Vec<(String, std::path::PathBuf)>,
     pub status: super::status::Shared,
+    /// checker_priority, checker_rt_priority, checker_cpu_affinity, checker_no_swap.
+    pub tuning: super::process_tuning::Tuning,
 }
 
 /// Starts the checker thread.
@@ -70,6 +72,9 @@ pub fn spawn(setup: Setup) -> std::io::Result<CheckerHandle> {
     let thread = std::thread::Builder::new()
         .name("checker".into())
         .spawn(move || {
+            for line in setup.tuning.apply_to_this_thread() {
+                crate::info!("{line}");
+            }
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -100,6 +105,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
         fifo,
         track_files,
         status,
+        tuning: _,
     } = setup;
     // PING_CHECK uses unprivileged ping sockets: keepalived widens the allowed groups to
     // include its own, and puts the old range back at exit.

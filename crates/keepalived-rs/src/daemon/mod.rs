@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notifier;
 pub mod plan;
 pub mod probes;
+pub mod process_tuning;
 pub mod sd_notify;
 pub mod sockets;
 pub mod status;
@@ -157,6 +158,15 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         wait_for_stop(stop_rx).await;
         exit::OK
     } else {
+        // Last, so that the threads started above (checkers, data plane, notifier) keep
+        // their own settings; SCHED_RESET_ON_FORK keeps later ones normal.
+        let tuning = process_tuning::Tuning::vrrp(&config.global_defs);
+        if tuning.rt_priority > 0 || process_tuning::Tuning::checker(&config.global_defs).rt_priority > 0 {
+            tokio::spawn(log_cpu_limit_warnings());
+        }
+        for line in tuning.apply_to_this_thread() {
+            crate::info!("{line}");
+        }
         serve_vrrp(
             config,
             reload,
@@ -198,6 +208,7 @@ fn start_checker(
     let dataplane = dataplane::choose(&choice, &plan)?;
     let prober = probes::prober(config, &plan)?;
     checker_service::spawn(checker_service::Setup {
+        tuning: process_tuning::Tuning::checker(&config.global_defs),
         plan,
         reload: reload.clone(),
         dataplane,
@@ -207,6 +218,18 @@ fn start_checker(
         status: status.clone(),
     })
     .map_err(|e| format!("cannot start the health checkers: {e}"))
+}
+
+/// keepalived's SIGXCPU handler: a real-time thread neared its `*_rlimit_rttime` (the soft
+/// limit, half the configured one). Without a handler the signal would end the daemon.
+async fn log_cpu_limit_warnings() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut xcpu) = signal(SignalKind::from_raw(libc::SIGXCPU)) else {
+        return;
+    };
+    while xcpu.recv().await.is_some() {
+        crate::warn!("SIGXCPU: a real-time thread ran for half its rlimit_rttime without blocking");
+    }
 }
 
 async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {

@@ -211,7 +211,12 @@ impl VrrpService {
     /// The reload itself; false when it was refused.
     async fn reload_inner(&mut self) -> bool {
         crate::info!("Reloading ...");
-        let loaded = crate::config_test::load(&self.reload.path, self.reload.config_id.clone());
+        // Parsing a big file must not run under a real-time priority (vrrp_rt_priority):
+        // it would hold a CPU and could reach RLIMIT_RTTIME.
+        let loaded = {
+            let _normal = super::process_tuning::NormalSchedulingWhile::begin();
+            crate::config_test::load(&self.reload.path, self.reload.config_id.clone())
+        };
         if loaded.cannot_run() {
             for d in loaded.blocking_diagnostics() {
                 crate::error!("{d}");

@@ -1,0 +1,251 @@
+//! keepalived's process-tuning keywords, applied to the thread that runs each part. keepalived
+//! runs VRRP and the checkers as two processes and tunes each; keepalived-rs runs them as
+//! threads of one process, so each setting goes to its thread:
+//!
+//! - `vrrp_rt_priority` / `checker_rt_priority`: SCHED_RR at that priority, with
+//!   SCHED_RESET_ON_FORK as keepalived sets it, so that threads and scripts started later
+//!   run normally (a notify script must not inherit real-time priority);
+//! - `vrrp_rlimit_rttime` / `checker_rlimit_rttime` (with a real-time priority only):
+//!   RLIMIT_RTTIME, soft half and hard full as keepalived sets them; SIGXCPU at the soft
+//!   limit is logged (see `super::log_cpu_limit_warnings`), the hard limit kills, as in keepalived.
+//!   The limit is per process: the larger of the two roles' values is used, so that neither
+//!   role is killed sooner than its own setting says;
+//! - `vrrp_priority` / `checker_priority`: the thread's nice value;
+//! - `vrrp_cpu_affinity` / `checker_cpu_affinity`: the CPUs the thread may run on;
+//! - `vrrp_no_swap` / `checker_no_swap`: the whole process locked in memory (mlockall).
+//!
+//! Work that may run long on the VRRP thread (reading a configuration on reload) is done
+//! under [`NormalSchedulingWhile`], so that RLIMIT_RTTIME cannot kill the daemon for parsing a
+//! big file and the real-time priority never starves the rest of the machine.
+
+use ka_config::global_defs::GlobalDefs;
+
+/// One role's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tuning {
+    pub role: &'static str,
+    /// Nice value (0 = unchanged).
+    pub nice: i8,
+    /// SCHED_RR priority (0 = not real-time).
+    pub rt_priority: u32,
+    /// Hard RLIMIT_RTTIME in µs (0 = none); applies only with a real-time priority.
+    pub rlimit_rttime_us: u64,
+    pub no_swap: bool,
+    /// CPU ids (empty = wherever the kernel likes).
+    pub cpus: Vec<u32>,
+}
+
+impl Tuning {
+    pub fn vrrp(g: &GlobalDefs) -> Tuning {
+        Tuning {
+            role: "vrrp",
+            nice: g.vrrp_priority,
+            rt_priority: g.vrrp_rt_priority,
+            rlimit_rttime_us: rlimit_for_process(g),
+            no_swap: g.vrrp_no_swap,
+            cpus: g.vrrp_cpu_affinity.clone(),
+        }
+    }
+
+    pub fn checker(g: &GlobalDefs) -> Tuning {
+        Tuning {
+            role: "checker",
+            nice: g.checker_priority,
+            rt_priority: g.checker_rt_priority,
+            rlimit_rttime_us: rlimit_for_process(g),
+            no_swap: g.checker_no_swap,
+            cpus: g.checker_cpu_affinity.clone(),
+        }
+    }
+
+    /// Applies the settings to the calling thread (and the process-wide ones to the
+    /// process). Returns what was done, and what failed, as log lines.
+    #[allow(unsafe_code)] // system calls with no safe wrapper in nix; each states its safety
+    pub fn apply_to_this_thread(&self) -> Vec<String> {
+        let mut said = Vec::new();
+        let role = self.role;
+        if self.rt_priority > 0 {
+            let param = libc::sched_param {
+                sched_priority: self.rt_priority.clamp(1, 99) as i32,
+            };
+            // SAFETY: sched_setscheduler reads `param`; pid 0 is the calling thread.
+            let rc =
+                unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+            if rc == 0 {
+                said.push(format!(
+                    "{role}: real-time priority {} (SCHED_RR)",
+                    param.sched_priority
+                ));
+                if self.rlimit_rttime_us > 0 {
+                    let limit = libc::rlimit {
+                        rlim_cur: self.rlimit_rttime_us / 2,
+                        rlim_max: self.rlimit_rttime_us,
+                    };
+                    // SAFETY: setrlimit reads `limit`.
+                    if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) } != 0 {
+                        said.push(format!(
+                            "{role}: cannot set the real-time CPU limit: {}",
+                            std::io::Error::last_os_error()
+                        ));
+                    }
+                }
+            } else {
+                said.push(format!(
+                    "{role}: cannot raise priority to real-time {}: {}",
+                    param.sched_priority,
+                    std::io::Error::last_os_error()
+                ));
+            }
+        } else if self.nice != 0 {
+            // SAFETY: plain system calls on the calling thread.
+            let tid = unsafe { libc::gettid() };
+            if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(self.nice)) } == 0
+            {
+                said.push(format!("{role}: priority (nice) {}", self.nice));
+            } else {
+                said.push(format!(
+                    "{role}: cannot set priority {}: {}",
+                    self.nice,
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        if !self.cpus.is_empty() {
+            let mut set = nix::sched::CpuSet::new();
+            let mut usable = Vec::new();
+            for &cpu in &self.cpus {
+                if set.set(cpu as usize).is_ok() {
+                    usable.push(cpu);
+                }
+            }
+            match nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set) {
+                Ok(()) => said.push(format!("{role}: CPU affinity {usable:?}")),
+                Err(e) => said.push(format!("{role}: cannot set CPU affinity {:?}: {e}", self.cpus)),
+            }
+        }
+        if self.no_swap {
+            // SAFETY: mlockall takes flags only.
+            let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
+            if rc == 0 {
+                said.push(format!("{role}: locked in memory"));
+            } else {
+                said.push(format!(
+                    "{role}: unable to lock process in memory - {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        said
+    }
+}
+
+/// The process-wide RLIMIT_RTTIME: the larger configured limit among the roles that run
+/// real-time (0 when none does, or when a real-time role has no limit).
+fn rlimit_for_process(g: &GlobalDefs) -> u64 {
+    let mut limits = Vec::new();
+    if g.vrrp_rt_priority > 0 {
+        limits.push(g.vrrp_rlimit_rttime.as_micros());
+    }
+    if g.checker_rt_priority > 0 {
+        limits.push(g.checker_rlimit_rttime.as_micros());
+    }
+    if limits.contains(&0) {
+        return 0;
+    }
+    limits.into_iter().max().unwrap_or(0)
+}
+
+/// While alive, the calling thread runs SCHED_OTHER if it was real-time; its policy is put
+/// back on drop. For long work on the VRRP thread (a reload's parsing).
+pub struct NormalSchedulingWhile {
+    restore: Option<libc::sched_param>,
+}
+
+impl NormalSchedulingWhile {
+    #[allow(unsafe_code)] // sched_getscheduler/sched_setscheduler on the calling thread
+    pub fn begin() -> NormalSchedulingWhile {
+        // SAFETY: queries and sets the calling thread's own policy.
+        let policy = unsafe { libc::sched_getscheduler(0) };
+        if policy < 0 || policy & !libc::SCHED_RESET_ON_FORK != libc::SCHED_RR {
+            return NormalSchedulingWhile { restore: None };
+        }
+        let mut current = libc::sched_param { sched_priority: 0 };
+        // SAFETY: writes into `current`.
+        if unsafe { libc::sched_getparam(0, &mut current) } != 0 {
+            return NormalSchedulingWhile { restore: None };
+        }
+        let normal = libc::sched_param { sched_priority: 0 };
+        // SAFETY: reads `normal`.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) } != 0
+        {
+            return NormalSchedulingWhile { restore: None };
+        }
+        NormalSchedulingWhile {
+            restore: Some(current),
+        }
+    }
+}
+
+impl Drop for NormalSchedulingWhile {
+    #[allow(unsafe_code)] // sched_setscheduler on the calling thread
+    fn drop(&mut self) {
+        if let Some(param) = self.restore {
+            // SAFETY: reads `param`.
+            unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(text: &str) -> GlobalDefs {
+        ka_config::load_str(&format!("global_defs {{\n{text}\n}}\n"))
+            .config
+            .global_defs
+    }
+
+    #[test]
+    fn each_role_takes_its_own_keywords() {
+        let g = defs("vrrp_rt_priority 20\nvrrp_cpu_affinity 0\nchecker_priority -5\nchecker_no_swap");
+        let v = Tuning::vrrp(&g);
+        assert_eq!(
+            (v.rt_priority, v.cpus.clone(), v.no_swap, v.nice),
+            (20, vec![0], false, 0)
+        );
+        // keepalived's default vrrp_rlimit_rttime: 10 ms.
+        assert_eq!(v.rlimit_rttime_us, 10_000);
+        let c = Tuning::checker(&g);
+        assert_eq!((c.rt_priority, c.nice, c.no_swap), (0, -5, true));
+        assert_eq!(Tuning::vrrp(&defs("")).rt_priority, 0);
+        assert_eq!(
+            Tuning::vrrp(&defs("")).rlimit_rttime_us,
+            0,
+            "no real-time role, no limit"
+        );
+    }
+
+    #[test]
+    fn the_process_limit_is_the_larger_of_the_real_time_roles() {
+        let g = defs("vrrp_rt_priority 20\nchecker_rt_priority 10\nchecker_rlimit_rttime 50000");
+        assert_eq!(rlimit_for_process(&g), 50_000);
+        let g = defs("vrrp_rt_priority 20\nvrrp_rlimit_rttime 20000");
+        assert_eq!(rlimit_for_process(&g), 20_000);
+    }
+
+    #[test]
+    #[allow(unsafe_code)]
+    fn normal_scheduling_is_a_no_op_on_a_normal_thread() {
+        // SAFETY: a query.
+        let before = unsafe { libc::sched_getscheduler(0) };
+        {
+            let _g = NormalSchedulingWhile::begin();
+            assert_eq!(
+                unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK,
+                libc::SCHED_OTHER
+            );
+        }
+        assert_eq!(unsafe { libc::sched_getscheduler(0) }, before);
+    }
+}

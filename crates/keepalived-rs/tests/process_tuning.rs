@@ -1,0 +1,111 @@
+//! keepalived's process-tuning keywords reach the threads they are about: `vrrp_rt_priority`
+//! and `vrrp_cpu_affinity` the VRRP thread, `checker_priority` the checker thread, and a
+//! notify script started by the real-time VRRP thread runs with normal scheduling (as
+//! keepalived's SCHED_RESET_ON_FORK gives).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
+
+mod support;
+
+use std::time::Duration;
+use support::topology::{wait_for, Impl, Lan};
+
+/// (policy, nice) from /proc/<pid>/task/<tid>/stat: fields 19 (nice) and 41 (policy).
+fn sched_of(pid: u32, tid: &str) -> (u32, i32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap();
+    // The command name may hold spaces: fields count from after its closing parenthesis.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    (f[38].parse().unwrap(), f[16].parse().unwrap())
+}
+
+fn cpus_allowed(pid: u32, tid: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// The thread of `pid` named `name`.
+fn thread(pid: u32, name: &str) -> Option<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .find_map(|e| {
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            (comm.trim() == name).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+}
+
+const SCHED_OTHER: u32 = 0;
+const SCHED_RR: u32 = 2;
+
+#[test]
+fn tuning_keywords_reach_their_threads_and_scripts_run_normally() {
+    if !support::can_run("process_tuning", &["ip"]) {
+        return;
+    }
+    let mut lan = Lan::new(1);
+    let seen = lan.dir.join("script-sched");
+    let script = lan.dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f39 > {}.tmp && mv {0}.tmp {0}\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "global_defs {{\n    vrrp_rt_priority 30\n    vrrp_cpu_affinity 0\n    checker_priority 5\n}}\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 71\n    priority 150\n    advert_int 1\n\
+         \x20   notify_master {}\n    virtual_ipaddress {{\n        192.0.2.71/24\n    }}\n}}\n\
+         virtual_server 192.0.2.71 80 {{\n    delay_loop 5\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+         \x20   real_server 192.0.2.11 80 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n}}\n",
+        script.display()
+    );
+    let pid = lan.start(0, Impl::Ours, &config);
+    assert!(
+        wait_for(Duration::from_secs(8), || lan.holds(0, "192.0.2.71")
+            && seen.exists()),
+        "{}",
+        lan.logs()
+    );
+    let main = pid.to_string();
+    assert_eq!(
+        sched_of(pid, &main).0,
+        SCHED_RR,
+        "VRRP thread real-time; {}",
+        lan.logs()
+    );
+    assert_eq!(cpus_allowed(pid, &main), "0", "VRRP thread pinned");
+    let checker = thread(pid, "checker").unwrap_or_else(|| panic!("no checker thread; {}", lan.logs()));
+    assert_eq!(
+        sched_of(pid, &checker),
+        (SCHED_OTHER, 5),
+        "checker: normal, nice 5"
+    );
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        assert_ne!(
+            cpus_allowed(pid, &checker),
+            "0",
+            "the checker is not pinned with VRRP"
+        );
+    }
+    let script_policy: u32 = std::fs::read_to_string(&seen).unwrap().trim().parse().unwrap();
+    assert_eq!(script_policy, SCHED_OTHER, "notify script runs normally");
+    // A reload (parsed with normal scheduling) leaves the VRRP thread real-time.
+    lan.signal(pid, "HUP");
+    assert!(
+        wait_for(Duration::from_secs(5), || lan.logs().contains("Reload finished")),
+        "{}",
+        lan.logs()
+    );
+    assert_eq!(sched_of(pid, &main).0, SCHED_RR, "{}", lan.logs());
+    assert!(lan.holds(0, "192.0.2.71"));
+}
