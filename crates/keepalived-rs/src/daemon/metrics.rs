@@ -396,6 +396,18 @@ pub fn render(s: &Status) -> String {
             if vs.quorum_up { 1.0 } else { 0.0 },
         );
     }
+    o.family(
+        "keepalived_vrrp_packets_dropped_unattributed_total",
+        "counter",
+        "VRRP packets dropped before they could be matched to an instance, by reason",
+    );
+    for (reason, n) in &s.vrrp_unattributed_drops {
+        o.sample(
+            "keepalived_vrrp_packets_dropped_unattributed_total",
+            &[("reason", reason)],
+            *n as f64,
+        );
+    }
     if !s.checks.is_empty() {
         o.family(
             "keepalived_checker_checks_total",

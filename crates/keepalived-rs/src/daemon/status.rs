@@ -25,6 +25,9 @@ pub struct Status {
     /// keepalived's JSON dump (version 1): one entry per VRRP instance.
     pub vrrp: Vec<VrrpInstance>,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// VRRP packets dropped before they could be matched to an instance (unknown VRID,
+    /// truncated, bad IP header...), by reason; reasons with no drop are left out.
+    pub vrrp_unattributed_drops: Vec<(String, u64)>,
     pub virtual_servers: Vec<VirtualServer>,
     pub dataplane: Option<Dataplane>,
     pub config: ConfigStatus,

@@ -699,9 +699,16 @@ impl VrrpService {
                 .to_string(),
             })
             .collect();
+        let unattributed = self.router.unattributed_drops();
+        let unattributed: Vec<(String, u64)> = DropReason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), unattributed.drops(*r)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         if let Ok(mut status) = self.status.write() {
             status.vrrp = out;
             status.vrrp_scripts = scripts;
+            status.vrrp_unattributed_drops = unattributed;
         }
     }
 

@@ -225,3 +225,13 @@ pub fn check_schema(status: &str) {
         "status does not follow docs/status.schema.json: {said}"
     );
 }
+
+/// The control socket a daemon running in `ns` listens on by default
+/// (`/run/keepalived-rs/control-net<inode>.sock`, the namespace's inode).
+pub fn control_socket_of(ns: &Netns) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(format!("/run/netns/{}", ns.name))
+        .expect("the namespace's mount")
+        .ino();
+    PathBuf::from(format!("/run/keepalived-rs/control-net{ino}.sock"))
+}
