@@ -192,3 +192,38 @@ pub fn purge_persistence(family: &str, map: &str, keys: &[String], env: &Env) ->
         keys.join(", ")
     )
 }
+
+/// Entry points shared by the cargo-fuzz target (`fuzz/fuzz_targets/nft_readback.rs`) and the
+/// test that replays its corpus, so that both exercise exactly the same code.
+pub mod fuzzing {
+    use crate::{DrLink, Env, Mac, Target};
+    use std::collections::BTreeMap;
+
+    /// Feeds arbitrary text to the read-back parsers (`nft -j list table` of the NAT and DR
+    /// tables, split at the first NUL; `nft -j list map` for persistence). Must never panic.
+    pub fn parse_everything(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let mut parts = text.splitn(2, '\0');
+        let nat = parts.next();
+        let dr = parts.next();
+        let plain = Env::default();
+        let with_dr = Env {
+            dr: Some(DrLink {
+                device: "eth0".into(),
+                mac: Mac([2, 0, 0, 0, 0, 1]),
+                neighbours: BTreeMap::new(),
+            }),
+            ..Env::default()
+        };
+        for env in [&plain, &with_dr] {
+            let _ = crate::parse::parse(nat, dr, env);
+            let _ = crate::parse::parse(dr, None, env);
+        }
+        for target in [
+            Target::AddrPort(std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)), 80),
+            Target::Mac(Mac([2, 0, 0, 0, 0, 2])),
+        ] {
+            let _ = crate::parse::persistence_keys_for(&text, &target);
+        }
+    }
+}
