@@ -18,6 +18,9 @@ pub struct Config {
     pub lvs: LvsConfig,
     /// `bfd_instance` blocks.
     pub bfd: Vec<crate::bfd::BfdInstance>,
+    /// `bgp_announce { ... }` (a keepalived-rs extension): addresses announced through a
+    /// routing daemon while this director can serve them.
+    pub bgp_announce: Vec<crate::announce::AnnouncedAddress>,
 }
 
 /// Top-level keywords that set up the process rather than a block.
@@ -66,6 +69,8 @@ pub const TOP_LEVEL_KEYWORDS: &[&str] = &[
     "virtual_server_group",
     "SSL",
     "bfd_instance",
+    // keepalived-rs's own.
+    "bgp_announce",
 ];
 
 /// Reads the top-level statements in order into `config`.
@@ -140,6 +145,7 @@ fn parse_statement(cx: &mut Cx<'_>, stmt: &Statement, config: &mut Config) -> bo
                     Some(stmt.words.get(1).map(|w| w.text.clone()).unwrap_or_default());
             }
         }
+        "bgp_announce" => crate::announce::parse(cx, stmt, config),
         "namespace_with_ipsets" => config.process.namespace_with_ipsets = true,
         "use_pid_dir" => config.process.use_pid_dir = true,
         "linkbeat_use_polling" => config.process.linkbeat_use_polling = true,

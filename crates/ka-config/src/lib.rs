@@ -9,6 +9,7 @@
 //!
 //! Every problem becomes a [`diag::Diagnostic`] naming file, line and column.
 
+pub mod announce;
 pub mod bfd;
 pub mod config;
 pub mod cx;
@@ -92,6 +93,7 @@ pub fn load(path: &Path, options: &LoadOptions, host: &dyn Host) -> Loaded {
         config::parse_top_level(&mut cx, &tree, &mut config);
         lvs::validate(&mut cx, &mut config);
         vrrp::validate(&mut cx, &mut config);
+        announce::validate(&mut cx, &mut config);
         lints::check(&mut cx, &config, &tree);
     }
     Loaded {

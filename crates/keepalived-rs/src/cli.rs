@@ -173,12 +173,13 @@ pub enum Command {
     },
     /// Talk to the running daemon over its control socket (keepalived-rs): `status` (JSON),
     /// `metrics` (Prometheus text), `stats` (keepalived.stats), `json` (keepalived.json),
-    /// `reload`, or `list` (the load-balancer table, as `keepalived-rs list`).
+    /// `reload`, `drain` / `resume` (withdraw / re-announce the `bgp_announce` addresses), or
+    /// `list` (the load-balancer table, as `keepalived-rs list`).
     Ctl {
         /// The daemon's control socket (default: this network namespace's).
         #[arg(long = "socket", value_name = "PATH")]
         socket: Option<PathBuf>,
-        /// status, metrics, stats, json, reload or list.
+        /// status, metrics, stats, json, reload, drain, resume or list.
         action: String,
     },
     /// keepalived's genhash: print the MD5 digest of a url's body (for a url's `digest`).

@@ -58,10 +58,12 @@ fn ctl(socket: Option<std::path::PathBuf>, action: &str) -> i32 {
         "stats" => ("GET", "/stats"),
         "json" => ("GET", "/keepalived.json"),
         "reload" => ("POST", "/reload"),
+        "drain" => ("POST", "/drain"),
+        "resume" => ("POST", "/resume"),
         "list" => return list::run(&list::ListArgs::default()),
         other => {
             eprintln!(
-                "keepalived-rs ctl: unknown action '{other}' (status, metrics, stats, json, reload, list)"
+                "keepalived-rs ctl: unknown action '{other}' (status, metrics, stats, json, reload, drain, resume, list)"
             );
             return 2;
         }

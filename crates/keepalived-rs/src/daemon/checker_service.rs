@@ -42,6 +42,10 @@ pub const MAX_PROBES_IN_FLIGHT: usize = 2048;
 #[derive(Debug)]
 pub enum Command {
     Reload,
+    /// `ctl drain` (true) / `ctl resume` (false): withdraw / re-announce bgp_announce addresses.
+    Drain(bool),
+    /// The daemon is stopping: withdraw announcements now, before anything else stops.
+    Withdraw,
     Stop,
 }
 
@@ -64,6 +68,8 @@ pub struct Setup {
     pub status: super::status::Shared,
     /// checker_priority, checker_rt_priority, checker_cpu_affinity, checker_no_swap.
     pub tuning: super::process_tuning::Tuning,
+    /// `bgp_announce` addresses.
+    pub announce: Vec<ka_config::announce::AnnouncedAddress>,
 }
 
 /// Starts the checker thread.
@@ -106,7 +112,9 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
         track_files,
         status,
         tuning: _,
+        announce: announce_list,
     } = setup;
+    let mut announcer = super::announce::Announcer::start(&announce_list).await;
     // PING_CHECK uses unprivileged ping sockets: keepalived widens the allowed groups to
     // include its own, and puts the old range back at exit.
     let has_ping = plan
@@ -136,7 +144,8 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
         u64::from(std::process::id()) ^ clock.now().as_micros().rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
     let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
     let mut shared = engine.shared_plan();
-    let dp = DataplaneThread::spawn(dataplane, clock, status.clone());
+    let (sync_tx, mut in_sync) = tokio::sync::watch::channel(false);
+    let dp = DataplaneThread::spawn(dataplane, clock, status.clone(), sync_tx);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeResult>();
     let mut tally = ProbeTally::default();
     // Results from before a reload are dropped: the epoch says which plan they belong to.
@@ -160,6 +169,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
             sent_generation = Some(engine.generation());
             dp.set_desired(engine.desired());
             publish(&engine, &status);
+            decide_announcements(&mut announcer, &engine, *in_sync.borrow(), &status).await;
         }
         // Start every probe that is due, within the in-flight bound.
         let now = clock.now();
@@ -216,10 +226,26 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                 tally.publish(&status);
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
+            Ok(()) = in_sync.changed() => {
+                let synced = *in_sync.borrow_and_update();
+                decide_announcements(&mut announcer, &engine, synced, &status).await;
+            }
             cmd = commands.recv() => match cmd {
+                Some(Command::Drain(on)) => {
+                    announcer.set_draining(on);
+                    if let Ok(mut s) = status.write() {
+                        s.draining = on;
+                    }
+                    decide_announcements(&mut announcer, &engine, *in_sync.borrow(), &status).await;
+                }
+                Some(Command::Withdraw) => {
+                    announcer.withdraw_all("stopping").await;
+                    publish_announcements(&announcer, &status);
+                }
                 Some(Command::Reload) => {
                     match load_plan(&reload) {
-                        Ok(plan) => {
+                        Ok((plan, announce_list)) => {
+                            announcer.reconfigure(&announce_list).await;
                             crate::info!("checker: Reloading");
                             epoch += 1;
                             engine.reload(plan, clock.now());
@@ -240,6 +266,9 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
     for f in followers {
         f.abort();
     }
+    // The routing daemon moves the flows away while this director still forwards them.
+    announcer.withdraw_all("stopping").await;
+    publish_announcements(&announcer, &status);
     engine.shutdown();
     while let Some(e) = engine.poll_event() {
         carry_out(e, &fifo);
@@ -388,7 +417,9 @@ fn track_files_of(reload: &ReloadSource) -> Vec<(String, std::path::PathBuf)> {
     track_files(&loaded.config)
 }
 
-fn load_plan(reload: &ReloadSource) -> Result<CheckPlan, String> {
+fn load_plan(
+    reload: &ReloadSource,
+) -> Result<(CheckPlan, Vec<ka_config::announce::AnnouncedAddress>), String> {
     let loaded = crate::config_test::load(&reload.path, reload.config_id.clone());
     if loaded.cannot_run() {
         let first = loaded
@@ -398,7 +429,50 @@ fn load_plan(reload: &ReloadSource) -> Result<CheckPlan, String> {
             .unwrap_or_else(|| "the file cannot be read".into());
         return Err(first);
     }
-    Ok(ka_check::plan::build(&loaded.config))
+    Ok((ka_check::plan::build(&loaded.config), loaded.config.bgp_announce))
+}
+
+/// Decides the bgp_announce addresses again (quorum from the engine, the data plane's
+/// last sync) and reports them.
+async fn decide_announcements(
+    announcer: &mut super::announce::Announcer,
+    engine: &Engine,
+    dataplane_in_sync: bool,
+    status: &super::status::Shared,
+) {
+    if announcer.is_empty() {
+        return;
+    }
+    let without_quorum = |addr: std::net::IpAddr| {
+        let mut found = false;
+        let mut missing = Vec::new();
+        for (vi, vs) in engine.plan().virtual_servers.iter().enumerate() {
+            let has = vs
+                .services
+                .iter()
+                .any(|s| matches!(s.key, ka_lb::ServiceKey::Addr { addr: a, .. } if a == addr));
+            if has {
+                found = true;
+                if !engine.quorum_up(vi).unwrap_or(false) {
+                    missing.push(vs.name.clone());
+                }
+            }
+        }
+        found.then_some(missing)
+    };
+    announcer
+        .update(&super::announce::Fitness {
+            dataplane_in_sync,
+            without_quorum: &without_quorum,
+        })
+        .await;
+    publish_announcements(announcer, status);
+}
+
+fn publish_announcements(announcer: &super::announce::Announcer, status: &super::status::Shared) {
+    if let Ok(mut s) = status.write() {
+        s.announce = announcer.report();
+    }
 }
 
 fn carry_out(e: Event, fifo: &mpsc::UnboundedSender<String>) {
@@ -440,6 +514,7 @@ impl DataplaneThread {
         mut dp: Box<dyn Dataplane + Send>,
         clock: Clock,
         status: super::status::Shared,
+        in_sync: tokio::sync::watch::Sender<bool>,
     ) -> DataplaneThread {
         let name = dp.name();
         if let Ok(mut s) = status.write() {
@@ -451,7 +526,7 @@ impl DataplaneThread {
         let (tx, rx) = std::sync::mpsc::channel::<DpMessage>();
         let spawned = std::thread::Builder::new()
             .name("dataplane".into())
-            .spawn(move || dataplane_loop(dp.as_mut(), rx, clock, &status));
+            .spawn(move || dataplane_loop(dp.as_mut(), rx, clock, &status, &in_sync));
         if let Err(e) = spawned {
             crate::error!("cannot start the data-plane thread: {e}");
         }
@@ -475,6 +550,7 @@ fn dataplane_loop(
     rx: std::sync::mpsc::Receiver<DpMessage>,
     clock: Clock,
     status: &super::status::Shared,
+    in_sync: &tokio::sync::watch::Sender<bool>,
 ) {
     let mut syncer = Syncer::new();
     let mut failing = false;
@@ -526,6 +602,8 @@ fn dataplane_loop(
                     }
                 }
             }
+            let synced = result == SyncStatus::InSync;
+            in_sync.send_if_modified(|v| std::mem::replace(v, synced) != synced);
             match result {
                 SyncStatus::InSync => {
                     if failing {

@@ -5,7 +5,8 @@
 //!
 //! Paths: `GET /status` (JSON: keepalived's dump keys per instance, plus ours),
 //! `GET /metrics` (Prometheus text), `GET /stats` (keepalived.stats text), `GET
-//! /keepalived.json` (keepalived.json), `POST /reload` (as SIGHUP).
+//! /keepalived.json` (keepalived.json), `POST /reload` (as SIGHUP), `POST /drain` and `POST
+//! /resume` (withdraw / re-announce the `bgp_announce` addresses).
 
 use super::status::Shared;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,8 @@ const REQUEST_TIME: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy)]
 pub enum Request {
     Reload,
+    /// `ctl drain` (true) / `ctl resume` (false).
+    Drain(bool),
 }
 
 /// Serves the control socket until the task is dropped. The old socket file (from a crash)
@@ -164,12 +167,32 @@ where
             let _ = requests.send(Request::Reload);
             respond(&mut stream, 202, "text/plain", "reloading\n").await
         }
+        ("POST", "/drain", Some(requests)) => {
+            let _ = requests.send(Request::Drain(true));
+            respond(
+                &mut stream,
+                202,
+                "text/plain",
+                "draining: bgp_announce addresses withdrawn\n",
+            )
+            .await
+        }
+        ("POST", "/resume", Some(requests)) => {
+            let _ = requests.send(Request::Drain(false));
+            respond(
+                &mut stream,
+                202,
+                "text/plain",
+                "resumed: bgp_announce addresses announced when fit\n",
+            )
+            .await
+        }
         _ => {
             respond(
                 &mut stream,
                 404,
                 "text/plain",
-                "not found: GET /status, /metrics, /stats, /keepalived.json; POST /reload\n",
+                "not found: GET /status, /metrics, /stats, /keepalived.json; POST /reload, /drain, /resume\n",
             )
             .await
         }

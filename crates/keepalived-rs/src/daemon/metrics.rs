@@ -408,6 +408,26 @@ pub fn render(s: &Status) -> String {
             *n as f64,
         );
     }
+    if !s.announce.is_empty() {
+        o.family(
+            "keepalived_bgp_announced",
+            "gauge",
+            "bgp_announce address put on its interface for the routing daemon (1) or withdrawn (0)",
+        );
+        for a in &s.announce {
+            o.sample(
+                "keepalived_bgp_announced",
+                &[("address", &a.address)],
+                if a.announced { 1.0 } else { 0.0 },
+            );
+        }
+        o.family(
+            "keepalived_draining",
+            "gauge",
+            "keepalived-rs ctl drain is in effect",
+        );
+        o.sample("keepalived_draining", &[], if s.draining { 1.0 } else { 0.0 });
+    }
     if !s.checks.is_empty() {
         o.family(
             "keepalived_checker_checks_total",

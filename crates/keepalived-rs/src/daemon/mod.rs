@@ -3,6 +3,7 @@
 //! trackers, link monitor) on one tokio thread until SIGTERM/SIGINT.
 
 pub mod addresses;
+pub mod announce;
 pub mod checker_service;
 pub mod clock;
 pub mod control;
@@ -97,6 +98,11 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         path: args.use_file.clone(),
         config_id: args.config_id.clone(),
     };
+    if args.vrrp_only && !config.bgp_announce.is_empty() {
+        crate::warn!(
+            "bgp_announce: -V runs VRRP only; nothing is announced without the checkers and the data plane"
+        );
+    }
     let checker = if config.lvs.have_checker_config && !args.vrrp_only {
         match start_checker(&config, &reload, args, &to_notifier, &status) {
             Ok(c) => Some(c),
@@ -110,6 +116,15 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         None
     };
     let checker_commands = checker.as_ref().map(|c| c.commands.clone());
+    // bgp_announce: the addresses are withdrawn the moment a stop is asked for, before VRRP
+    // and the data plane wind down.
+    if let Some(c) = checker_commands.clone() {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            wait_for_stop(stop).await;
+            let _ = c.send(checker_service::Command::Withdraw);
+        });
+    }
     if checker.is_some() {
         tokio::spawn(sd_notify::systemd().follow_real_servers(status.clone()));
     }
@@ -200,6 +215,11 @@ fn start_checker(
     notifier: &notifier::NotifierHandle,
     status: &status::Shared,
 ) -> Result<checker_service::CheckerHandle, String> {
+    if !config.bgp_announce.is_empty() && args.dataplane == "none" {
+        return Err(
+            "bgp_announce needs a data plane (--dataplane none given): a director announcing an address it does not forward would draw traffic into nothing".into(),
+        );
+    }
     let plan = ka_check::plan::build(config);
     let choice = dataplane::Choice {
         kind: &args.dataplane,
@@ -209,6 +229,7 @@ fn start_checker(
     let prober = probes::prober(config, &plan)?;
     checker_service::spawn(checker_service::Setup {
         tuning: process_tuning::Tuning::checker(&config.global_defs),
+        announce: config.bgp_announce.clone(),
         plan,
         reload: reload.clone(),
         dataplane,
@@ -479,6 +500,16 @@ async fn forward_sighup(
             h = hup.recv() => if h.is_none() { break },
             r = control.recv() => match r {
                 Some(control::Request::Reload) => crate::info!("reload requested on the control socket"),
+                Some(control::Request::Drain(on)) => {
+                    crate::info!("{} requested on the control socket", if on { "drain" } else { "resume" });
+                    match &to_checker {
+                        Some(c) => {
+                            let _ = c.send(checker_service::Command::Drain(on));
+                        }
+                        None => crate::warn!("drain: no health checkers run here, nothing is announced"),
+                    }
+                    continue;
+                }
                 // The control socket is gone; SIGHUP still works.
                 None => {
                     if hup.recv().await.is_none() {

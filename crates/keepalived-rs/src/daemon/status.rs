@@ -33,6 +33,20 @@ pub struct Status {
     pub config: ConfigStatus,
     /// Health-check probes by checker type (`TCP_CHECK`, `HTTP_GET`, ...).
     pub checks: std::collections::BTreeMap<String, CheckStats>,
+    /// `bgp_announce` addresses and whether they are announced now.
+    pub announce: Vec<Announcement>,
+    /// `keepalived-rs ctl drain` is in effect.
+    pub draining: bool,
+}
+
+/// A `bgp_announce` address.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Announcement {
+    pub address: String,
+    pub device: String,
+    pub announced: bool,
+    /// Why it is or is not announced ("fit to serve", "draining ...", "no quorum on ...").
+    pub reason: String,
 }
 
 /// What the probes of one checker type did.
