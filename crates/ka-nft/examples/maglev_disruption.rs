@@ -20,10 +20,7 @@ fn rs(i: usize) -> DestKey {
 }
 
 fn main() {
-    let ns: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let ns: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let ns = if ns.is_empty() { vec![3, 10, 100] } else { ns };
     println!("| real servers N | table size M | leaver's slots (ideal M/N) | other slots moved: mean | max | mean extra as % of M |");
     println!("|---|---|---|---|---|---|");
