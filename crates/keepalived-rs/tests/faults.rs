@@ -363,3 +363,45 @@ fn the_control_socket_refuses_other_users() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&as_root.stdout).trim(), "connected");
 }
+
+/// A backup that was not scheduled for longer than Master_Down (SIGSTOP, as a starved or
+/// swapped-out process) finds the master's adverts queued when it runs again: they count
+/// before its timer does, so it does not take over from a live master. (keepalived 2.2.7
+/// behaves so; keepalived-rs took over every time before adverts were read ahead of timers.)
+#[test]
+fn a_backup_that_was_not_scheduled_does_not_take_over() {
+    if !support::can_run("stalled_backup", &["ip"]) {
+        return;
+    }
+    let mut lan = Lan::new(2);
+    let vip = "192.0.2.96";
+    let v3 = |priority: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 96\n    priority {priority}\n    version 3\n    advert_int 0.1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+        )
+    };
+    lan.start(0, Impl::Ours, &v3(150));
+    let b = lan.start(1, Impl::Ours, &v3(100));
+    assert!(
+        wait_for(Duration::from_secs(8), || lan.holders(vip) == vec![0]),
+        "{}",
+        lan.logs()
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    let before = transitions(&ctl_status(&lan, 1));
+    for _ in 0..5 {
+        // Master_Down_Interval here: 3 x 0.1 s + skew 0.061 s; stopped for more than twice that.
+        lan.signal(b, "STOP");
+        std::thread::sleep(Duration::from_millis(800));
+        lan.signal(b, "CONT");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        transitions(&ctl_status(&lan, 1)),
+        before,
+        "the stalled backup changed state: {}",
+        lan.logs()
+    );
+    assert_eq!(lan.holders(vip), vec![0]);
+}

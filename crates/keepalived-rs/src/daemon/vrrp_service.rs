@@ -160,15 +160,23 @@ impl VrrpService {
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                // Adverts before timers: when the daemon was not scheduled for a while (a
+                // stopped or starved process), the master's adverts that queued meanwhile
+                // must count before Master_Down is judged, or a backup that merely slept
+                // takes over from a live master.
+                ready = std::future::poll_fn(|cx| poll_any(&self.sockets.recv, cx)) => {
+                    self.read_socket(ready);
+                }
                 _ = timer.expired(), if deadline.is_some() => {
+                    // Whatever arrived up to now, on every socket, first (see above).
+                    for k in 0..self.sockets.recv.len() {
+                        self.read_socket(k);
+                    }
                     let now = self.clock.now();
                     self.router.handle_timeout(now);
                     self.drain_actions();
                 }
                 _ = keep_alive.tick(), if keep_alive_period.is_some() => systemd().keep_alive(),
-                ready = std::future::poll_fn(|cx| poll_any(&self.sockets.recv, cx)) => {
-                    self.read_socket(ready);
-                }
                 Some(input) = inputs.recv() => {
                     if matches!(input, Input::Reload) {
                         systemd().notify_reloading();
