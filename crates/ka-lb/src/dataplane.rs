@@ -48,6 +48,11 @@ pub trait Dataplane {
     fn read(&mut self) -> Result<LbState, DataplaneError>;
     /// Carries out `changes` in order. Atomic where the backend can be (all or nothing).
     fn apply(&mut self, changes: &[Change]) -> Result<(), DataplaneError>;
+    /// At stop, once none of our services remain: removes whatever else the backend made
+    /// (nftables: our now empty tables), so that a stopped daemon leaves nothing behind.
+    fn release(&mut self) -> Result<(), DataplaneError> {
+        Ok(())
+    }
 }
 
 /// The in-memory data plane for tests: the kernel's rules (no duplicate, no missing entry),

@@ -161,6 +161,9 @@ fn announced_only_while_fit_to_serve() {
         std::fs::read_to_string(&log).unwrap()
     );
     assert!(!on_lo(&ns), "still announced after the stop");
+    // A clean stop leaves no nftables table behind either.
+    let tables = ns.exec_ok(&["nft", "list", "tables"]);
+    assert!(!tables.contains("keepalived_rs"), "left after the stop: {tables}");
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(
         log_text.contains(&format!("bgp_announce: withdrawing {VIP}: stopping")),

@@ -622,6 +622,12 @@ fn dataplane_loop(
             }
         }
         if let Some(done) = stop {
+            // Nothing of ours left to serve: the backend's own structures go too.
+            if syncer.desired().services.is_empty() {
+                if let Err(e) = dp.release() {
+                    crate::warn!("data plane {}: {e}", dp.name());
+                }
+            }
             let _ = done.send(());
             return;
         }

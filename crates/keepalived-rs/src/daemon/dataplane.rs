@@ -261,6 +261,10 @@ impl Dataplane for NftBackend {
         }
         result
     }
+
+    fn release(&mut self) -> Result<(), DataplaneError> {
+        self.inner.remove_tables()
+    }
 }
 
 /// `none`: an in-memory table, so that the daemon's logic runs unchanged.
