@@ -6,7 +6,8 @@
 #    against: nginx, dnsmasq (the binary only, no service), openssl for certificates,
 #    python3 for its smtpd module and test peers; promtool (prometheus) and
 #    python3-jsonschema to check the metrics and the status API; qemu, busybox-static,
-#    ipvsadm, kmod and cpio for the IPVS tests in a VM);
+#    ipvsadm, kmod and cpio for the IPVS tests in a VM; bird2, the routing daemon of the
+#    active-active (BGP/ECMP) test);
 # 2. builds the workspace once (debug profile, all targets);
 # 3. runs formatting and lint checks, then every test. Tests that need root, network
 #    namespaces or a tool fail loudly here instead of skipping (KA_REQUIRE_TOOLS=1).
@@ -22,7 +23,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(keepalived tshark tcpdump nftables iproute2 procps nginx-light curl ca-certificates
           build-essential pkg-config dnsmasq-base openssl python3
           prometheus python3-jsonschema
-          qemu-system-x86 busybox-static ipvsadm kmod cpio)
+          qemu-system-x86 busybox-static ipvsadm kmod cpio
+          bird2)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The Debian keepalived service must not run beside the tests, nor the services the
 # prometheus (promtool checks our metrics) and nginx packages start on install.
-for s in keepalived prometheus prometheus-node-exporter nginx; do
+for s in keepalived prometheus prometheus-node-exporter nginx bird; do
     systemctl disable --now "$s" >/dev/null 2>&1 || true
 done
 

@@ -144,7 +144,8 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
         u64::from(std::process::id()) ^ clock.now().as_micros().rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
     let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
     let mut shared = engine.shared_plan();
-    let (sync_tx, mut in_sync) = tokio::sync::watch::channel(false);
+    let (sync_tx, mut in_sync) = tokio::sync::watch::channel(DataplaneSync::default());
+    let mut gate = SettleGate::new(&engine);
     let dp = DataplaneThread::spawn(dataplane, clock, status.clone(), sync_tx);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeResult>();
     let mut tally = ProbeTally::default();
@@ -167,9 +168,10 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
         }
         if sent_generation != Some(engine.generation()) {
             sent_generation = Some(engine.generation());
-            dp.set_desired(engine.desired());
+            dp.set_desired(engine.desired(), engine.generation());
             publish(&engine, &status);
-            decide_announcements(&mut announcer, &engine, *in_sync.borrow(), &status).await;
+            let sync = *in_sync.borrow();
+            decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
         }
         // Start every probe that is due, within the in-flight bound.
         let now = clock.now();
@@ -219,16 +221,23 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                     in_flight = in_flight.saturating_sub(1);
                     tally.count(&r);
                     if r.epoch == epoch {
+                        gate.count(r.id);
                         engine.probe_done(now, r.id, r.outcome);
                     }
                     next = results.try_recv().ok();
                 }
                 tally.publish(&status);
+                if !announcer.is_empty() && sent_generation == Some(engine.generation()) {
+                    // Checks that reported may settle an address (a changed desired state
+                    // is decided at the top of the loop).
+                    let sync = *in_sync.borrow();
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
+                }
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
             Ok(()) = in_sync.changed() => {
-                let synced = *in_sync.borrow_and_update();
-                decide_announcements(&mut announcer, &engine, synced, &status).await;
+                let sync = *in_sync.borrow_and_update();
+                decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Drain(on)) => {
@@ -236,7 +245,8 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                     if let Ok(mut s) = status.write() {
                         s.draining = on;
                     }
-                    decide_announcements(&mut announcer, &engine, *in_sync.borrow(), &status).await;
+                    let sync = *in_sync.borrow();
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
                 }
                 Some(Command::Withdraw) => {
                     announcer.withdraw_all("stopping").await;
@@ -249,6 +259,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                             crate::info!("checker: Reloading");
                             epoch += 1;
                             engine.reload(plan, clock.now());
+                            gate = SettleGate::after_reload(&engine);
                             shared = engine.shared_plan();
                             for f in followers.drain(..) {
                                 f.abort();
@@ -432,38 +443,153 @@ fn load_plan(
     Ok((ka_check::plan::build(&loaded.config), loaded.config.bgp_announce))
 }
 
-/// Decides the bgp_announce addresses again (quorum from the engine, the data plane's
-/// last sync) and reports them.
+/// What the data-plane thread last did: the generation of the desired state it wrote and
+/// whether the write was read back as intended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct DataplaneSync {
+    generation: Option<u64>,
+    ok: bool,
+}
+
+/// Per virtual server: have all its checkers reported since the start and since its quorum
+/// last came back? `bgp_announce` starts announcing only then (see `super::announce`).
+struct SettleGate {
+    /// Results counted per checker (CheckerId order).
+    results: Vec<u64>,
+    /// The checkers of each virtual server.
+    by_vs: Vec<Vec<usize>>,
+    quorum_was_up: Vec<bool>,
+    /// Per virtual server waiting to settle: each of its checkers' count to exceed.
+    waiting: Vec<Option<Vec<u64>>>,
+}
+
+impl SettleGate {
+    /// At start nothing is settled: every checker must report once.
+    fn new(engine: &Engine) -> SettleGate {
+        let n_vs = engine.plan().virtual_servers.len();
+        let mut by_vs = vec![Vec::new(); n_vs];
+        for c in 0..engine.checker_count() {
+            if let Some((vs, _, _)) = engine.locate(ka_check::CheckerId(c as u32)) {
+                if let Some(list) = by_vs.get_mut(vs) {
+                    list.push(c);
+                }
+            }
+        }
+        SettleGate {
+            results: vec![0; engine.checker_count()],
+            by_vs,
+            quorum_was_up: vec![false; n_vs],
+            waiting: vec![None; n_vs],
+        }
+    }
+
+    /// After a reload the engine kept the state of unchanged checkers: a virtual server
+    /// whose checkers have all run is settled as it stands; one with new checkers waits.
+    fn after_reload(engine: &Engine) -> SettleGate {
+        let mut g = SettleGate::new(engine);
+        for vi in 0..g.by_vs.len() {
+            let all_run = g.by_vs[vi].iter().all(|&c| {
+                engine
+                    .checker_state(ka_check::CheckerId(c as u32))
+                    .is_some_and(|st| st.run)
+            });
+            let up = engine.quorum_up(vi).unwrap_or(false);
+            g.quorum_was_up[vi] = up;
+            if up && !all_run {
+                g.waiting[vi] = Some(vec![0; g.by_vs[vi].len()]);
+            }
+        }
+        g
+    }
+
+    fn count(&mut self, id: ka_check::CheckerId) {
+        if let Some(n) = self.results.get_mut(id.0 as usize) {
+            *n += 1;
+        }
+    }
+
+    /// Follows each virtual server's quorum; a regained quorum waits for every checker.
+    fn observe(&mut self, engine: &Engine) {
+        for vi in 0..self.by_vs.len() {
+            let up = engine.quorum_up(vi).unwrap_or(false);
+            if up && !self.quorum_was_up[vi] {
+                self.waiting[vi] = Some(self.by_vs[vi].iter().map(|&c| self.results[c]).collect());
+            }
+            if !up {
+                self.waiting[vi] = None;
+            }
+            self.quorum_was_up[vi] = up;
+            if let Some(snapshot) = &self.waiting[vi] {
+                let reported = self.by_vs[vi]
+                    .iter()
+                    .zip(snapshot)
+                    .all(|(&c, &before)| self.results[c] > before);
+                if reported {
+                    self.waiting[vi] = None;
+                }
+            }
+        }
+    }
+
+    fn settled(&self, vi: usize) -> bool {
+        self.quorum_was_up.get(vi).copied().unwrap_or(false)
+            && self.waiting.get(vi).is_some_and(|w| w.is_none())
+    }
+}
+
+/// The virtual servers (indexes) with this address.
+fn servers_of(engine: &Engine, addr: std::net::IpAddr) -> Vec<usize> {
+    engine
+        .plan()
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .filter(|(_, vs)| {
+            vs.services
+                .iter()
+                .any(|s| matches!(s.key, ka_lb::ServiceKey::Addr { addr: a, .. } if a == addr))
+        })
+        .map(|(vi, _)| vi)
+        .collect()
+}
+
+/// Decides the bgp_announce addresses again (quorum and settling from the engine, the data
+/// plane's last write) and reports them.
 async fn decide_announcements(
     announcer: &mut super::announce::Announcer,
     engine: &Engine,
-    dataplane_in_sync: bool,
+    gate: &mut SettleGate,
+    sync: DataplaneSync,
     status: &super::status::Shared,
 ) {
     if announcer.is_empty() {
         return;
     }
+    gate.observe(engine);
     let without_quorum = |addr: std::net::IpAddr| {
-        let mut found = false;
-        let mut missing = Vec::new();
-        for (vi, vs) in engine.plan().virtual_servers.iter().enumerate() {
-            let has = vs
-                .services
+        let servers = servers_of(engine, addr);
+        (!servers.is_empty()).then(|| {
+            servers
                 .iter()
-                .any(|s| matches!(s.key, ka_lb::ServiceKey::Addr { addr: a, .. } if a == addr));
-            if has {
-                found = true;
-                if !engine.quorum_up(vi).unwrap_or(false) {
-                    missing.push(vs.name.clone());
-                }
-            }
-        }
-        found.then_some(missing)
+                .filter(|&&vi| !engine.quorum_up(vi).unwrap_or(false))
+                .map(|&vi| engine.plan().virtual_servers[vi].name.clone())
+                .collect()
+        })
+    };
+    let gate_ref = &*gate;
+    let unsettled = |addr: std::net::IpAddr| {
+        servers_of(engine, addr)
+            .into_iter()
+            .filter(|&vi| !gate_ref.settled(vi))
+            .map(|vi| engine.plan().virtual_servers[vi].name.clone())
+            .collect()
     };
     announcer
         .update(&super::announce::Fitness {
-            dataplane_in_sync,
+            dataplane_ok: sync.ok,
+            dataplane_current: sync.ok && sync.generation == Some(engine.generation()),
             without_quorum: &without_quorum,
+            unsettled: &unsettled,
         })
         .await;
     publish_announcements(announcer, status);
@@ -497,7 +623,8 @@ fn carry_out(e: Event, fifo: &mpsc::UnboundedSender<String>) {
 // ===== the data-plane thread =====
 
 enum DpMessage {
-    Desired(LbState),
+    /// The desired state and its generation (reported back once written).
+    Desired(LbState, u64),
     /// Sync `LbState` (what remains after shutdown), then answer.
     Stop(LbState, tokio::sync::oneshot::Sender<()>),
 }
@@ -514,7 +641,7 @@ impl DataplaneThread {
         mut dp: Box<dyn Dataplane + Send>,
         clock: Clock,
         status: super::status::Shared,
-        in_sync: tokio::sync::watch::Sender<bool>,
+        in_sync: tokio::sync::watch::Sender<DataplaneSync>,
     ) -> DataplaneThread {
         let name = dp.name();
         if let Ok(mut s) = status.write() {
@@ -533,8 +660,8 @@ impl DataplaneThread {
         DataplaneThread { name, tx }
     }
 
-    fn set_desired(&self, state: LbState) {
-        let _ = self.tx.send(DpMessage::Desired(state));
+    fn set_desired(&self, state: LbState, generation: u64) {
+        let _ = self.tx.send(DpMessage::Desired(state, generation));
     }
 
     async fn stop(&self, remaining: LbState) {
@@ -550,9 +677,11 @@ fn dataplane_loop(
     rx: std::sync::mpsc::Receiver<DpMessage>,
     clock: Clock,
     status: &super::status::Shared,
-    in_sync: &tokio::sync::watch::Sender<bool>,
+    in_sync: &tokio::sync::watch::Sender<DataplaneSync>,
 ) {
     let mut syncer = Syncer::new();
+    let mut generation = None;
+    let mut last_ok = false;
     let mut failing = false;
     loop {
         let wait = match syncer.deadline() {
@@ -561,7 +690,10 @@ fn dataplane_loop(
         };
         let mut stop = None;
         match rx.recv_timeout(wait) {
-            Ok(DpMessage::Desired(s)) => syncer.set_desired(s),
+            Ok(DpMessage::Desired(s, g)) => {
+                syncer.set_desired(s);
+                generation = Some(g);
+            }
             Ok(DpMessage::Stop(s, done)) => {
                 syncer.set_desired(s);
                 stop = Some(done);
@@ -572,7 +704,10 @@ fn dataplane_loop(
         // Only the latest desired state matters: skip over any that queued up meanwhile.
         while stop.is_none() {
             match rx.try_recv() {
-                Ok(DpMessage::Desired(s)) => syncer.set_desired(s),
+                Ok(DpMessage::Desired(s, g)) => {
+                    syncer.set_desired(s);
+                    generation = Some(g);
+                }
                 Ok(DpMessage::Stop(s, done)) => {
                     syncer.set_desired(s);
                     stop = Some(done);
@@ -581,6 +716,15 @@ fn dataplane_loop(
             }
         }
         let now = clock.now();
+        if !syncer.wants_sync(now) && stop.is_none() {
+            // A new generation that asks for nothing new (the same table): what is written is
+            // already its state.
+            let same = DataplaneSync {
+                generation,
+                ok: last_ok,
+            };
+            in_sync.send_if_modified(|v| std::mem::replace(v, same) != same);
+        }
         if syncer.wants_sync(now) || stop.is_some() {
             let started = std::time::Instant::now();
             let (changes, result) = sync_once(&mut syncer, dp, now);
@@ -602,8 +746,12 @@ fn dataplane_loop(
                     }
                 }
             }
-            let synced = result == SyncStatus::InSync;
-            in_sync.send_if_modified(|v| std::mem::replace(v, synced) != synced);
+            last_ok = result == SyncStatus::InSync;
+            let now_sync = DataplaneSync {
+                generation,
+                ok: last_ok,
+            };
+            in_sync.send_if_modified(|v| std::mem::replace(v, now_sync) != now_sync);
             match result {
                 SyncStatus::InSync => {
                     if failing {
