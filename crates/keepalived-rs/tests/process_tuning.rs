@@ -109,3 +109,45 @@ fn tuning_keywords_reach_their_threads_and_scripts_run_normally() {
     assert_eq!(sched_of(pid, &main).0, SCHED_RR, "{}", lan.logs());
     assert!(lan.holds(0, "192.0.2.71"));
 }
+
+/// Without vrrp_priority, keepalived-rs raises its VRRP thread to nice -10 (adverts on time
+/// under CPU load); the scripts it starts still run at nice 0.
+#[test]
+fn the_vrrp_thread_runs_at_nice_minus_ten_by_default_and_scripts_at_zero() {
+    if !support::can_run("process_tuning_default", &["ip"]) {
+        return;
+    }
+    let mut lan = Lan::new(1);
+    let seen = lan.dir.join("script-nice");
+    let script = lan.dir.join("notify.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f17 > {}.tmp && mv {0}.tmp {0}\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 72\n    priority 150\n    advert_int 1\n\
+         \x20   notify_master {}\n    virtual_ipaddress {{\n        192.0.2.72/24\n    }}\n}}\n",
+        script.display()
+    );
+    let pid = lan.start(0, Impl::Ours, &config);
+    assert!(
+        wait_for(Duration::from_secs(8), || lan.holds(0, "192.0.2.72")
+            && seen.exists()),
+        "{}",
+        lan.logs()
+    );
+    assert_eq!(
+        sched_of(pid, &pid.to_string()),
+        (SCHED_OTHER, -10),
+        "{}",
+        lan.logs()
+    );
+    let script_nice: i32 = std::fs::read_to_string(&seen).unwrap().trim().parse().unwrap();
+    assert_eq!(script_nice, 0, "the notify script inherits nothing");
+}

@@ -333,7 +333,10 @@ pub(super) fn keyword(cx: &mut Cx<'_>, stmt: &Statement, g: &mut GlobalDefs) -> 
         "startup_script_timeout" | "shutdown_script_timeout" => start_stop_timeout(cx, stmt, g),
         "max_auto_priority" => max_auto_priority(cx, stmt, g),
         "min_auto_priority_delay" => min_auto_priority_delay(cx, stmt, g),
-        "vrrp_priority" => g.vrrp_priority = nice_priority(cx, stmt, "vrrp"),
+        "vrrp_priority" => {
+            g.vrrp_priority = nice_priority(cx, stmt, "vrrp");
+            g.vrrp_priority_set = true;
+        }
         "checker_priority" => g.checker_priority = nice_priority(cx, stmt, "checker"),
         "bfd_priority" => g.bfd_priority = nice_priority(cx, stmt, "bfd"),
         "vrrp_no_swap" => g.vrrp_no_swap = true,

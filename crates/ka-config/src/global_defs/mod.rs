@@ -231,6 +231,10 @@ pub struct GlobalDefs {
     pub min_auto_priority_delay: Micros,
     /// `vrrp_priority NICE` (-20 to 19; an invalid value resets it to 0).
     pub vrrp_priority: i8,
+    /// `vrrp_priority` was given (keepalived-rs raises the VRRP thread's priority by default
+    /// only when it was not).
+    #[serde(skip)]
+    pub vrrp_priority_set: bool,
     /// `checker_priority NICE`.
     pub checker_priority: i8,
     /// `bfd_priority NICE`.
@@ -586,6 +590,7 @@ impl Default for GlobalDefs {
             // min_auto_priority_delay: 1 second.
             min_auto_priority_delay: Micros::from_secs(1),
             vrrp_priority: 0,
+            vrrp_priority_set: false,
             checker_priority: 0,
             bfd_priority: 0,
             vrrp_no_swap: false,

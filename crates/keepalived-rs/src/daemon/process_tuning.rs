@@ -10,7 +10,13 @@
 //!   limit is logged (see `super::log_cpu_limit_warnings`), the hard limit kills, as in keepalived.
 //!   The limit is per process: the larger of the two roles' values is used, so that neither
 //!   role is killed sooner than its own setting says;
-//! - `vrrp_priority` / `checker_priority`: the thread's nice value;
+//! - `vrrp_priority` / `checker_priority`: the thread's nice value. Without `vrrp_priority`
+//!   (and without `vrrp_rt_priority`) the VRRP thread runs at nice -10
+//!   ([`DEFAULT_VRRP_NICE`]), where keepalived stays at 0: adverts are a few system calls per
+//!   interval, and a master whose adverts come late under CPU load makes its backups take
+//!   over from it (measured in bench/faults/starvation.sh). `vrrp_priority 0` keeps
+//!   keepalived's behaviour. Where the daemon may not raise its priority (no CAP_SYS_NICE,
+//!   as under the packaged unit) it runs at 0 and says so in the debug log only;
 //! - `vrrp_cpu_affinity` / `checker_cpu_affinity`: the CPUs the thread may run on;
 //! - `vrrp_no_swap` / `checker_no_swap`: the whole process locked in memory (mlockall).
 //!
@@ -20,12 +26,18 @@
 
 use ka_config::global_defs::GlobalDefs;
 
+/// The VRRP thread's nice value when the configuration sets no priority.
+pub const DEFAULT_VRRP_NICE: i8 = -10;
+
 /// One role's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tuning {
     pub role: &'static str,
     /// Nice value (0 = unchanged).
     pub nice: i8,
+    /// The nice value is keepalived-rs's default, not the configuration's: failing to set it
+    /// is not worth a warning.
+    pub nice_by_default: bool,
     /// SCHED_RR priority (0 = not real-time).
     pub rt_priority: u32,
     /// Hard RLIMIT_RTTIME in µs (0 = none); applies only with a real-time priority.
@@ -37,9 +49,15 @@ pub struct Tuning {
 
 impl Tuning {
     pub fn vrrp(g: &GlobalDefs) -> Tuning {
+        let by_default = !g.vrrp_priority_set && g.vrrp_rt_priority == 0;
         Tuning {
             role: "vrrp",
-            nice: g.vrrp_priority,
+            nice: if by_default {
+                DEFAULT_VRRP_NICE
+            } else {
+                g.vrrp_priority
+            },
+            nice_by_default: by_default,
             rt_priority: g.vrrp_rt_priority,
             rlimit_rttime_us: rlimit_for_process(g),
             no_swap: g.vrrp_no_swap,
@@ -51,6 +69,7 @@ impl Tuning {
         Tuning {
             role: "checker",
             nice: g.checker_priority,
+            nice_by_default: false,
             rt_priority: g.checker_rt_priority,
             rlimit_rttime_us: rlimit_for_process(g),
             no_swap: g.checker_no_swap,
@@ -97,11 +116,30 @@ impl Tuning {
                 ));
             }
         } else if self.nice != 0 {
+            // Threads and scripts started later must not inherit a raised priority: with
+            // SCHED_RESET_ON_FORK a negative nice value is reset in them.
+            let normal = libc::sched_param { sched_priority: 0 };
+            // SAFETY: reads `normal`; pid 0 is the calling thread.
+            unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
             // SAFETY: plain system calls on the calling thread.
             let tid = unsafe { libc::gettid() };
             if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(self.nice)) } == 0
             {
-                said.push(format!("{role}: priority (nice) {}", self.nice));
+                said.push(format!(
+                    "{role}: priority (nice) {}{}",
+                    self.nice,
+                    if self.nice_by_default {
+                        " (keepalived-rs's default; vrrp_priority 0 for keepalived's)"
+                    } else {
+                        ""
+                    }
+                ));
+            } else if self.nice_by_default {
+                crate::debug!(
+                    "{role}: cannot raise priority to nice {}: {}",
+                    self.nice,
+                    std::io::Error::last_os_error()
+                );
             } else {
                 said.push(format!(
                     "{role}: cannot set priority {}: {}",
@@ -219,6 +257,17 @@ mod tests {
         let c = Tuning::checker(&g);
         assert_eq!((c.rt_priority, c.nice, c.no_swap), (0, -5, true));
         assert_eq!(Tuning::vrrp(&defs("")).rt_priority, 0);
+        // keepalived-rs's default priority, unless the file says one.
+        assert_eq!(
+            (
+                Tuning::vrrp(&defs("")).nice,
+                Tuning::vrrp(&defs("")).nice_by_default
+            ),
+            (-10, true)
+        );
+        assert_eq!(Tuning::vrrp(&defs("vrrp_priority 0")).nice, 0);
+        assert_eq!(Tuning::vrrp(&defs("vrrp_priority 5")).nice, 5);
+        assert_eq!(Tuning::vrrp(&defs("vrrp_rt_priority 20")).nice, 0);
         assert_eq!(
             Tuning::vrrp(&defs("")).rlimit_rttime_us,
             0,
