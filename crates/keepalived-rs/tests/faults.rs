@@ -6,7 +6,8 @@
 //!   partitioned, one again within an advert interval of the heal;
 //! - crash safety: SIGKILL the master holding VIPs, routes, rules, a VMAC and the
 //!   vrrp_strict nftables table, restart it as a backup: nothing stale is left;
-//! - reload under load: 100 SIGHUPs in a row change nothing (no transition, VIP held);
+//! - reload storm: 100 SIGHUPs in a row, a VIP added and removed by each, change nothing
+//!   (no transition, the VIP held);
 //! - the control socket refuses other users.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on unexpected data
@@ -285,8 +286,18 @@ fn a_hundred_reloads_change_nothing() {
     );
     std::thread::sleep(Duration::from_millis(1200));
     let before = [ctl_status(&lan, 0), ctl_status(&lan, 1)];
+    // The file alternates: a second VIP comes and goes with every reload (our own deletions
+    // must not be taken for someone else's).
+    let conf = lan.dir.join("h0-0.conf");
+    let plain = std::fs::read_to_string(&conf).unwrap();
+    let with_extra = plain.replace(
+        &format!("        {vip}/24\n"),
+        &format!("        {vip}/24\n        192.0.2.97/24\n"),
+    );
+    assert_ne!(plain, with_extra);
     let mut lost = 0;
-    for _ in 0..100 {
+    for k in 0..100 {
+        std::fs::write(&conf, if k % 2 == 0 { &with_extra } else { &plain }).unwrap();
         lan.signal(a, "HUP");
         // Between signals the VIP must be where it was.
         let until = Instant::now() + Duration::from_millis(30);
