@@ -200,6 +200,11 @@ impl SendSocket {
     pub fn open(family: Family, ifname: &str, ifindex: u32, source: Option<IpAddr>) -> Result<SendSocket> {
         let what = || format!("VRRP {family:?} send socket on {ifname}");
         let s = raw_socket(family).context(what)?;
+        // Never read: a filter that accepts nothing keeps the kernel from copying every VRRP
+        // packet of the machine into its queue (as keepalived's if_setsockopt_no_receive).
+        // BPF "ret #0".
+        s.attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])
+            .context(|| format!("drop-all filter on the VRRP sender for {ifname}"))?;
         s.bind_device(Some(ifname.as_bytes()))
             .context(|| format!("bind VRRP sender to {ifname}"))?;
         match family {
@@ -229,6 +234,15 @@ impl SendSocket {
             family,
             ifindex,
         })
+    }
+
+    /// Whether anything waits in this socket's receive queue (it should not: see the
+    /// drop-all filter in [`SendSocket::open`]). For tests.
+    pub fn has_queued(&self) -> bool {
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        self.socket
+            .recv_with_flags(&mut buf, libc::MSG_DONTWAIT | libc::MSG_PEEK)
+            .is_ok()
     }
 
     /// Sends one advert: for IPv4 `packet` is the whole datagram with our header, for IPv6

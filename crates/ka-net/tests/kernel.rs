@@ -125,6 +125,8 @@ fn ipv4_advert_crosses_a_veth_with_ttl_255_and_validates() {
         let mut rx_sock =
             RecvSocket::open(Family::Ipv4, "b0", ib, Some(default_group(Family::Ipv4))).unwrap();
         let tx = SendSocket::open(Family::Ipv4, "a0", ia, None).unwrap();
+        // The receiving side's own sender, which must not queue what arrives.
+        let other_sender = SendSocket::open(Family::Ipv4, "b0", ib, None).unwrap();
         let vip = encode_addresses(Family::Ipv4, &["192.0.2.99".parse().unwrap()]);
         let repr = Repr {
             version: Version::V2,
@@ -167,6 +169,11 @@ fn ipv4_advert_crosses_a_veth_with_ttl_255_and_validates() {
         assert_eq!(Repr::parse(&packet).unwrap(), repr);
         // Nothing else queued (our own multicast does not loop back).
         assert!(rx_sock.try_recv(&mut buf).unwrap().is_none());
+        // A sender's socket takes no copy of the adverts the machine receives.
+        assert!(
+            !other_sender.has_queued(),
+            "the send socket queued a received advert"
+        );
     });
 }
 
