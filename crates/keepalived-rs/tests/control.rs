@@ -38,6 +38,16 @@ fn ctl(lan: &Lan, host: usize, action: &str) -> (i32, String) {
     )
 }
 
+/// Where the daemon (which inherits our environment) writes a dump: `$TMPDIR` when it is
+/// absolute, else /tmp, as keepalived.
+fn dump(file: &str) -> std::path::PathBuf {
+    std::env::var_os("TMPDIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| "/tmp".into())
+        .join(file)
+}
+
 /// One sample's value from Prometheus text.
 fn sample(text: &str, prefix: &str) -> Option<f64> {
     text.lines()
@@ -105,9 +115,9 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
 
     // Dumps on keepalived's signals, private, without the password.
     for f in [
-        "/tmp/keepalived.stats",
-        "/tmp/keepalived.json",
-        "/tmp/keepalived.data",
+        dump("keepalived.stats"),
+        dump("keepalived.json"),
+        dump("keepalived.data"),
     ] {
         let _ = std::fs::remove_file(f);
     }
@@ -116,36 +126,36 @@ fn status_metrics_and_dumps_report_the_running_daemon() {
     lan.signal(a, "36");
     assert!(wait_for(Duration::from_secs(3), || {
         [
-            "/tmp/keepalived.stats",
-            "/tmp/keepalived.json",
-            "/tmp/keepalived.data",
+            dump("keepalived.stats"),
+            dump("keepalived.json"),
+            dump("keepalived.data"),
         ]
         .iter()
         .all(|f| std::path::Path::new(f).exists())
     }));
-    let data = std::fs::read_to_string("/tmp/keepalived.data").unwrap();
+    let data = std::fs::read_to_string(dump("keepalived.data")).unwrap();
     assert!(
         data.contains(" VRRP Instance = VI_1\n") && data.contains("   State = MASTER\n"),
         "{data}"
     );
-    let stats = std::fs::read_to_string("/tmp/keepalived.stats").unwrap();
+    let stats = std::fs::read_to_string(dump("keepalived.stats")).unwrap();
     assert!(
         stats.starts_with("VRRP Instance: VI_1\n  Advertisements:\n"),
         "{stats}"
     );
-    let dump = std::fs::read_to_string("/tmp/keepalived.json").unwrap();
-    let dump: serde_json::Value = serde_json::from_str(&dump).unwrap();
-    assert_eq!(dump[0]["data"]["iname"], "VI_1");
+    let json_text = std::fs::read_to_string(dump("keepalived.json")).unwrap();
+    let json_dump: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(json_dump[0]["data"]["iname"], "VI_1");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
-        std::fs::metadata("/tmp/keepalived.json")
+        std::fs::metadata(dump("keepalived.json"))
             .unwrap()
             .permissions()
             .mode()
             & 0o777,
         0o600
     );
-    for text in [&status, &metrics, &stats, &data, &dump.to_string()] {
+    for text in [&status, &metrics, &stats, &data, &json_dump.to_string()] {
         assert!(
             !text.contains(PASSWORD) && !text.contains(&PASSWORD[..8]),
             "password leaked"

@@ -3,15 +3,26 @@
 //! `/tmp/keepalived.stats`, the JSON signal (SIGRTMIN+2, `keepalived --signum=JSON`) writes
 //! `/tmp/keepalived.json`, with keepalived 2.2.7's layout (the same text anchors and keys),
 //! mode 0600, written to a temporary file and renamed so that a reader never sees half of
-//! one. The password is never written (keepalived 2.2.7 writes it in clear).
+//! one. The password is never written (keepalived 2.2.7 writes it in clear). `$TMPDIR`, when
+//! absolute, replaces `/tmp`, as in keepalived.
 
 use super::status::Status;
 use std::fmt::Write;
 use std::path::Path;
 
-pub const DATA_FILE: &str = "/tmp/keepalived.data";
-pub const STATS_FILE: &str = "/tmp/keepalived.stats";
-pub const JSON_FILE: &str = "/tmp/keepalived.json";
+pub const DATA_FILE: &str = "keepalived.data";
+pub const STATS_FILE: &str = "keepalived.stats";
+pub const JSON_FILE: &str = "keepalived.json";
+
+/// Where a dump file goes: `$TMPDIR` when it is an absolute path, else `/tmp`, as
+/// keepalived's `set_tmp_dir`/`make_tmp_filename` decide.
+pub fn dump_path(file: &str, tmpdir: Option<&std::ffi::OsStr>) -> std::path::PathBuf {
+    let dir = tmpdir
+        .map(Path::new)
+        .filter(|d| d.is_absolute())
+        .unwrap_or(Path::new("/tmp"));
+    dir.join(file)
+}
 
 /// `/tmp/keepalived.stats`.
 pub fn stats_text(s: &Status) -> String {
@@ -172,6 +183,23 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dump_files_follow_tmpdir_like_keepalived() {
+        use std::ffi::OsStr;
+        assert_eq!(
+            super::dump_path(super::STATS_FILE, None),
+            std::path::Path::new("/tmp/keepalived.stats")
+        );
+        assert_eq!(
+            super::dump_path(super::JSON_FILE, Some(OsStr::new("/run/ka"))),
+            std::path::Path::new("/run/ka/keepalived.json")
+        );
+        assert_eq!(
+            super::dump_path(super::DATA_FILE, Some(OsStr::new("relative"))),
+            std::path::Path::new("/tmp/keepalived.data")
+        );
+    }
+
     use super::*;
     use crate::daemon::status::{InstanceData, VrrpInstance};
 

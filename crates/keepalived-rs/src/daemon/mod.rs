@@ -558,8 +558,9 @@ async fn write_dumps_on_signals(status: status::Shared) {
                 (dumps::JSON_FILE, text)
             }
         };
-        if let Err(e) = dumps::write_atomically(std::path::Path::new(path), &text) {
-            crate::warn!("cannot write {path}: {e}");
+        let path = dumps::dump_path(path, std::env::var_os("TMPDIR").as_deref());
+        if let Err(e) = dumps::write_atomically(&path, &text) {
+            crate::warn!("cannot write {}: {e}", path.display());
         }
     }
 }
