@@ -146,6 +146,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut shared = engine.shared_plan();
     let (sync_tx, mut in_sync) = tokio::sync::watch::channel(DataplaneSync::default());
     let mut gate = SettleGate::new(&engine);
+    let started_at = clock.now();
     let dp = DataplaneThread::spawn(dataplane, clock, status.clone(), sync_tx);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeResult>();
     let mut tally = ProbeTally::default();
@@ -171,7 +172,15 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
             dp.set_desired(engine.desired(), engine.generation());
             publish(&engine, &status);
             let sync = *in_sync.borrow();
-            decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
+            decide_announcements(
+                &mut announcer,
+                &engine,
+                &mut gate,
+                sync,
+                &status,
+                (clock.now(), started_at),
+            )
+            .await;
         }
         // Start every probe that is due, within the in-flight bound.
         let now = clock.now();
@@ -196,6 +205,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                 let _ = tx.send(ProbeResult {
                     epoch: this_epoch,
                     id,
+                    started_at: now,
                     kind,
                     misc_dynamic,
                     took: started.elapsed(),
@@ -221,7 +231,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                     in_flight = in_flight.saturating_sub(1);
                     tally.count(&r);
                     if r.epoch == epoch {
-                        gate.count(r.id);
+                        gate.count(r.id, r.started_at);
                         engine.probe_done(now, r.id, r.outcome);
                     }
                     next = results.try_recv().ok();
@@ -231,13 +241,13 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                     // Checks that reported may settle an address (a changed desired state
                     // is decided at the top of the loop).
                     let sync = *in_sync.borrow();
-                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
                 }
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
             Ok(()) = in_sync.changed() => {
                 let sync = *in_sync.borrow_and_update();
-                decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
+                decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Drain(on)) => {
@@ -246,7 +256,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                         s.draining = on;
                     }
                     let sync = *in_sync.borrow();
-                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status).await;
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
                 }
                 Some(Command::Withdraw) => {
                     announcer.withdraw_all("stopping").await;
@@ -259,7 +269,7 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
                             crate::info!("checker: Reloading");
                             epoch += 1;
                             engine.reload(plan, clock.now());
-                            gate = SettleGate::after_reload(&engine);
+                            gate = SettleGate::after_reload(&engine, clock.now());
                             shared = engine.shared_plan();
                             for f in followers.drain(..) {
                                 f.abort();
@@ -297,6 +307,8 @@ struct ProbeResult {
     /// Which plan it belongs to (results from before a reload are dropped).
     epoch: u64,
     id: ka_check::CheckerId,
+    /// When the probe started (engine time).
+    started_at: ka_units::Instant,
     /// The checker's keyword (`TCP_CHECK`, ...), for the metrics.
     kind: &'static str,
     /// MISC_CHECK with `misc_dynamic`: exit codes 2-255 mean up (with a weight).
@@ -451,16 +463,18 @@ struct DataplaneSync {
     ok: bool,
 }
 
-/// Per virtual server: have all its checkers reported since the start and since its quorum
-/// last came back? `bgp_announce` starts announcing only then (see `super::announce`).
+/// Per virtual server: has every one of its checkers finished a probe that *started* after
+/// the quorum last came back (and after the start)? `bgp_announce` starts announcing only
+/// then (see `super::announce`). A probe that started during an outage and failed after it
+/// (a connect timing out) says nothing about the real server now: only fresh probes count.
 struct SettleGate {
-    /// Results counted per checker (CheckerId order).
-    results: Vec<u64>,
+    /// Per checker (CheckerId order): when the latest probe with a result had started.
+    last_started: Vec<Option<ka_units::Instant>>,
     /// The checkers of each virtual server.
     by_vs: Vec<Vec<usize>>,
     quorum_was_up: Vec<bool>,
-    /// Per virtual server waiting to settle: each of its checkers' count to exceed.
-    waiting: Vec<Option<Vec<u64>>>,
+    /// Per virtual server waiting to settle: probes must have started at or after this.
+    waiting: Vec<Option<ka_units::Instant>>,
 }
 
 impl SettleGate {
@@ -476,7 +490,7 @@ impl SettleGate {
             }
         }
         SettleGate {
-            results: vec![0; engine.checker_count()],
+            last_started: vec![None; engine.checker_count()],
             by_vs,
             quorum_was_up: vec![false; n_vs],
             waiting: vec![None; n_vs],
@@ -484,8 +498,9 @@ impl SettleGate {
     }
 
     /// After a reload the engine kept the state of unchanged checkers: a virtual server
-    /// whose checkers have all run is settled as it stands; one with new checkers waits.
-    fn after_reload(engine: &Engine) -> SettleGate {
+    /// whose checkers have all run is settled as it stands; one with new checkers waits for
+    /// a probe of each.
+    fn after_reload(engine: &Engine, now: ka_units::Instant) -> SettleGate {
         let mut g = SettleGate::new(engine);
         for vi in 0..g.by_vs.len() {
             let all_run = g.by_vs[vi].iter().all(|&c| {
@@ -496,35 +511,37 @@ impl SettleGate {
             let up = engine.quorum_up(vi).unwrap_or(false);
             g.quorum_was_up[vi] = up;
             if up && !all_run {
-                g.waiting[vi] = Some(vec![0; g.by_vs[vi].len()]);
+                g.waiting[vi] = Some(now);
             }
         }
         g
     }
 
-    fn count(&mut self, id: ka_check::CheckerId) {
-        if let Some(n) = self.results.get_mut(id.0 as usize) {
-            *n += 1;
+    fn count(&mut self, id: ka_check::CheckerId, started_at: ka_units::Instant) {
+        if let Some(t) = self.last_started.get_mut(id.0 as usize) {
+            *t = Some(t.map_or(started_at, |old| old.max(started_at)));
         }
     }
 
-    /// Follows each virtual server's quorum; a regained quorum waits for every checker.
-    fn observe(&mut self, engine: &Engine) {
+    /// Follows each virtual server's quorum; a regained quorum waits for a fresh probe of
+    /// every checker. The start counts as a regained quorum.
+    fn observe(&mut self, engine: &Engine, now: ka_units::Instant, started: ka_units::Instant) {
         for vi in 0..self.by_vs.len() {
             let up = engine.quorum_up(vi).unwrap_or(false);
             if up && !self.quorum_was_up[vi] {
-                self.waiting[vi] = Some(self.by_vs[vi].iter().map(|&c| self.results[c]).collect());
+                // At the first look, the start is the moment to beat.
+                let first = self.by_vs[vi].iter().all(|&c| self.last_started[c].is_none());
+                self.waiting[vi] = Some(if first { started } else { now });
             }
             if !up {
                 self.waiting[vi] = None;
             }
             self.quorum_was_up[vi] = up;
-            if let Some(snapshot) = &self.waiting[vi] {
-                let reported = self.by_vs[vi]
+            if let Some(since) = self.waiting[vi] {
+                let fresh = self.by_vs[vi]
                     .iter()
-                    .zip(snapshot)
-                    .all(|(&c, &before)| self.results[c] > before);
-                if reported {
+                    .all(|&c| self.last_started[c].is_some_and(|t| t >= since));
+                if fresh {
                     self.waiting[vi] = None;
                 }
             }
@@ -561,11 +578,12 @@ async fn decide_announcements(
     gate: &mut SettleGate,
     sync: DataplaneSync,
     status: &super::status::Shared,
+    times: (ka_units::Instant, ka_units::Instant),
 ) {
     if announcer.is_empty() {
         return;
     }
-    gate.observe(engine);
+    gate.observe(engine, times.0, times.1);
     let without_quorum = |addr: std::net::IpAddr| {
         let servers = servers_of(engine, addr);
         (!servers.is_empty()).then(|| {
