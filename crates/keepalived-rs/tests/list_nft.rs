@@ -473,19 +473,7 @@ fn the_daemons_nftables_table_is_what_list_shows() {
         "{metrics}"
     );
     assert!(metrics.contains("keepalived_checker_duration_seconds_count{type=\"TCP_CHECK\"} "));
-    if support::tool_exists("promtool") {
-        let mut child = std::process::Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), metrics.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
-    }
+    support::check_prometheus_text(&metrics);
     // The status answer, checks included, still matches the documented schema.
     let out = ns.exec(&[bin.to_str().unwrap(), "ctl", "status"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

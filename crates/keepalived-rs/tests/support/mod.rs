@@ -235,3 +235,27 @@ pub fn control_socket_of(ns: &Netns) -> PathBuf {
         .ino();
     PathBuf::from(format!("/run/keepalived-rs/control-net{ino}.sock"))
 }
+
+/// `promtool check metrics` (Debian's prometheus package) on Prometheus text: no complaint.
+/// Without promtool: a loud skip, or a failure under KA_REQUIRE_TOOLS.
+pub fn check_prometheus_text(metrics: &str) {
+    if !tool_exists("promtool") {
+        if std::env::var_os("KA_REQUIRE_TOOLS").is_some() {
+            panic!("promtool (Debian package prometheus) is missing");
+        }
+        eprintln!("*** promtool missing: metrics format not checked");
+        return;
+    }
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    std::io::Write::write_all(child.stdin.as_mut().expect("promtool stdin"), metrics.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool result");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
+}
