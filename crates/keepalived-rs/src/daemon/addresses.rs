@@ -145,7 +145,7 @@ impl Worker {
         let Some(plan) = self.instances.get(i).cloned() else {
             return;
         };
-        for spec in plan.vips.iter().chain(plan.excluded_vips.iter()) {
+        for spec in plan.all_vips() {
             self.journal.record_address(spec);
             match self.netlink.add_address(spec).await {
                 Ok(()) => crate::debug!("({}) added {}/{}", plan.engine.name, spec.addr, spec.prefix_len),
@@ -174,8 +174,8 @@ impl Worker {
 
     async fn replace(&mut self, before: &InstancePlan, after: &InstancePlan) {
         let name = &after.engine.name;
-        let old_addrs: Vec<&AddressSpec> = before.vips.iter().chain(before.excluded_vips.iter()).collect();
-        let new_addrs: Vec<&AddressSpec> = after.vips.iter().chain(after.excluded_vips.iter()).collect();
+        let old_addrs: Vec<&AddressSpec> = before.all_vips().collect();
+        let new_addrs: Vec<&AddressSpec> = after.all_vips().collect();
         for r in before.rules.iter().filter(|r| !after.rules.contains(r)) {
             if let Err(e) = self.netlink.del_rule(r).await {
                 log_unless_gone(name, &e);
@@ -245,7 +245,7 @@ impl Worker {
             }
             self.journal.forget_route(route);
         }
-        for spec in plan.vips.iter().chain(plan.excluded_vips.iter()) {
+        for spec in plan.all_vips() {
             if let Err(e) = self.netlink.del_address(spec).await {
                 log_unless_gone(&plan.engine.name, &e);
             }
@@ -259,12 +259,7 @@ impl Worker {
     async fn gratuitous(&mut self, i: usize, repeats: u32) {
         let Some(frames) = &self.frames else { return };
         let Some(plan) = self.instances.get(i) else { return };
-        let vips: Vec<AddressSpec> = plan
-            .vips
-            .iter()
-            .chain(plan.excluded_vips.iter())
-            .cloned()
-            .collect();
+        let vips: Vec<AddressSpec> = plan.all_vips().cloned().collect();
         for round in 0..repeats {
             for spec in &vips {
                 let Some(mac) = self.macs.get(&spec.index).copied() else {
@@ -303,11 +298,7 @@ impl Worker {
 }
 
 fn vip_addresses(plan: &InstancePlan) -> Vec<IpAddr> {
-    plan.vips
-        .iter()
-        .chain(plan.excluded_vips.iter())
-        .map(|v| v.addr)
-        .collect()
+    plan.all_vips().map(|v| v.addr).collect()
 }
 
 fn log_unless_gone(name: &str, e: &ka_net::NetError) {

@@ -316,7 +316,7 @@ async fn serve_vrrp(
     // keepalived starts every instance as backup: addresses it would own that are already
     // present (from a crashed run, or added by hand) are removed first.
     for p in &vrrp_plan.instances {
-        for spec in p.vips.iter().chain(p.excluded_vips.iter()) {
+        for spec in p.all_vips() {
             if addrs.iter().any(|a| a.index == spec.index && a.addr == spec.addr) {
                 match netlink.del_address(spec).await {
                     Ok(()) => crate::info!("({}) removed residual VIP {}", p.engine.name, spec.addr),

@@ -74,6 +74,14 @@ pub struct InstancePlan {
     pub source_ifindex: u32,
 }
 
+impl InstancePlan {
+    /// Every address the instance adds as master: `virtual_ipaddress`, then
+    /// `virtual_ipaddress_excluded`.
+    pub fn all_vips(&self) -> impl Iterator<Item = &AddressSpec> {
+        self.vips.iter().chain(self.excluded_vips.iter())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct NotifyScripts {
     pub master: Option<Script>,

@@ -314,16 +314,8 @@ impl VrrpService {
                 let before = &self.plan.instances[old];
                 let after = &new_plan.instances[new];
                 let dropped: Vec<(IpAddr, u32)> = before
-                    .vips
-                    .iter()
-                    .chain(&before.excluded_vips)
-                    .filter(|v| {
-                        !after
-                            .vips
-                            .iter()
-                            .chain(&after.excluded_vips)
-                            .any(|a| a.addr == v.addr && a.index == v.index)
-                    })
+                    .all_vips()
+                    .filter(|v| !after.all_vips().any(|a| a.addr == v.addr && a.index == v.index))
                     .map(|v| (v.addr, v.index))
                     .collect();
                 self.note_own_removals(dropped);
@@ -437,11 +429,7 @@ impl VrrpService {
         }
         for i in 0..self.plan.instances.len() {
             let p = &self.plan.instances[i];
-            let owned = p
-                .vips
-                .iter()
-                .chain(p.excluded_vips.iter())
-                .any(|v| v.addr == addr.addr && v.index == addr.index);
+            let owned = p.all_vips().any(|v| v.addr == addr.addr && v.index == addr.index);
             if !owned || p.untracked_vips.contains(&addr.addr) {
                 continue;
             }
@@ -533,12 +521,7 @@ impl VrrpService {
                 }
                 Action::RemoveAddresses { instance } => {
                     if let Some(p) = self.plan.instances.get(instance) {
-                        let all: Vec<(IpAddr, u32)> = p
-                            .vips
-                            .iter()
-                            .chain(&p.excluded_vips)
-                            .map(|v| (v.addr, v.index))
-                            .collect();
+                        let all: Vec<(IpAddr, u32)> = p.all_vips().map(|v| (v.addr, v.index)).collect();
                         self.note_own_removals(all);
                     }
                     let _ = self.addresses.send(addresses::Command::Remove(instance));
