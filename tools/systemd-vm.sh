@@ -158,6 +158,10 @@ wait_for 15 vip_present && ok "VIP 192.0.2.99 on ka0 under the unit's hardening"
 want="VI_1 MASTER; 1 virtual server, 0/1 real server up"
 wait_for 15 status_is "$want" && ok "systemd's status: $(show StatusText)" || bad "StatusText: $(show StatusText)"
 systemctl status --no-pager --lines=0 keepalived-rs.service | sed 's/^/KA-VM: | /'
+# The VRRP (main) thread's default real-time priority survives the unit's hardening:
+# policy (field 41 of stat) 2 = SCHED_RR, priority (field 40) 1.
+sched=$(sed -e 's/^.*) //' "/proc/$(show MainPID)/stat" | cut -d' ' -f38,39)
+[ "$sched" = "1 2" ] && ok "VRRP thread SCHED_RR priority 1 under the unit" || bad "VRRP thread scheduling (priority policy): $sched"
 
 # 3. Reload.
 pid=$(show MainPID)

@@ -110,44 +110,75 @@ fn tuning_keywords_reach_their_threads_and_scripts_run_normally() {
     assert!(lan.holds(0, "192.0.2.71"));
 }
 
-/// Without vrrp_priority, keepalived-rs raises its VRRP thread to nice -10 (adverts on time
-/// under CPU load); the scripts it starts still run at nice 0.
+/// Without vrrp_priority or vrrp_rt_priority, keepalived-rs runs its VRRP thread SCHED_RR at
+/// priority 1 (adverts on time under CPU load); the scripts it starts run normally at nice 0.
+/// `vrrp_priority 0` gives keepalived's scheduling back.
 #[test]
-fn the_vrrp_thread_runs_at_nice_minus_ten_by_default_and_scripts_at_zero() {
+fn the_vrrp_thread_runs_real_time_by_default_and_scripts_normally() {
     if !support::can_run("process_tuning_default", &["ip"]) {
         return;
     }
-    let mut lan = Lan::new(1);
-    let seen = lan.dir.join("script-nice");
+    let mut lan = Lan::new(2);
+    let seen = lan.dir.join("script-sched");
     let script = lan.dir.join("notify.sh");
+    // The script's policy (field 41) and nice value (field 19).
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nsed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f17 > {}.tmp && mv {0}.tmp {0}\n",
+            "#!/bin/sh\nsed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f39,17 > {}.tmp && mv {0}.tmp {0}\n",
             seen.display()
         ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let config = format!(
-        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 72\n    priority 150\n    advert_int 1\n\
-         \x20   notify_master {}\n    virtual_ipaddress {{\n        192.0.2.72/24\n    }}\n}}\n",
-        script.display()
+    let instance = |vrid: u32, notify: &str| {
+        format!(
+            "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority 150\n    advert_int 1\n\
+             {notify}    virtual_ipaddress {{\n        192.0.2.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    let by_default = lan.start(
+        0,
+        Impl::Ours,
+        &instance(72, &format!("    notify_master {}\n", script.display())),
     );
-    let pid = lan.start(0, Impl::Ours, &config);
+    let keepalived_like = lan.start(
+        1,
+        Impl::Ours,
+        &format!("global_defs {{\n    vrrp_priority 0\n}}\n{}", instance(73, "")),
+    );
     assert!(
         wait_for(Duration::from_secs(8), || lan.holds(0, "192.0.2.72")
+            && lan.holds(1, "192.0.2.73")
             && seen.exists()),
         "{}",
         lan.logs()
     );
     assert_eq!(
-        sched_of(pid, &pid.to_string()),
-        (SCHED_OTHER, -10),
+        sched_of(by_default, &by_default.to_string()),
+        (SCHED_RR, 0),
         "{}",
         lan.logs()
     );
-    let script_nice: i32 = std::fs::read_to_string(&seen).unwrap().trim().parse().unwrap();
-    assert_eq!(script_nice, 0, "the notify script inherits nothing");
+    assert_eq!(rt_priority_of(by_default, &by_default.to_string()), 1);
+    assert_eq!(
+        sched_of(keepalived_like, &keepalived_like.to_string()),
+        (SCHED_OTHER, 0),
+        "vrrp_priority 0: keepalived's scheduling; {}",
+        lan.logs()
+    );
+    let script_sched = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(
+        script_sched.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0"],
+        "the notify script inherits nothing (nice, policy)"
+    );
+}
+
+/// The real-time priority, field 40 of /proc/<pid>/task/<tid>/stat.
+fn rt_priority_of(pid: u32, tid: &str) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    rest.split(' ').nth(37).unwrap().parse().unwrap()
 }

@@ -3,8 +3,8 @@
 //! applies them to a root service) every feature that needs one works — VIPs on a VMAC,
 //! nftables load balancing, notify scripts run as another user, a notify FIFO handed to its
 //! reader's user, MISC_CHECK scripts of another user killed at their timeout, a TCP_CHECK
-//! bound to a port below 1024 — and without any one of them something breaks, so none is
-//! there for nothing. (CAP_SYS_MODULE is for `modprobe ip_vs`, which this kernel has no
+//! bound to a port below 1024, the VRRP thread at its default real-time priority — and
+//! without any one of them something breaks, so none is there for nothing. (CAP_SYS_MODULE is for `modprobe ip_vs`, which this kernel has no
 //! module for: it is kept on keepalived's word and not checked here.)
 //!
 //! Every run has its own network namespace and directory; the runs go in parallel.
@@ -29,11 +29,12 @@ enum Feature {
     FifoLinesWritten,
     ForeignScriptKilled,
     LowPortBind,
+    VrrpThreadRealTime,
 }
 
 use Feature::*;
 
-const ALL: [Feature; 7] = [
+const ALL: [Feature; 8] = [
     VipOnVmac,
     NftablesTable,
     NotifyScriptAsNobody,
@@ -41,6 +42,7 @@ const ALL: [Feature; 7] = [
     FifoLinesWritten,
     ForeignScriptKilled,
     LowPortBind,
+    VrrpThreadRealTime,
 ];
 
 /// The capabilities the unit grants, from the unit file itself.
@@ -119,6 +121,10 @@ fn run_with(caps: &[String], tag: &str) -> (BTreeSet<Feature>, String) {
     std::thread::sleep(Duration::from_millis(6500));
 
     let mut worked = BTreeSet::new();
+    // setpriv execs the daemon: the child's pid is the daemon's, and its main thread runs VRRP.
+    if vrrp_thread_is_real_time(child.id()) {
+        worked.insert(VrrpThreadRealTime);
+    }
     let addresses = ns.exec_ok(&["ip", "-br", "addr"]);
     if addresses
         .lines()
@@ -155,6 +161,16 @@ fn run_with(caps: &[String], tag: &str) -> (BTreeSet<Feature>, String) {
         worked.insert(LowPortBind);
     }
     (worked, text)
+}
+
+/// The daemon's main (VRRP) thread runs SCHED_RR: the policy, field 41 of its stat.
+fn vrrp_thread_is_real_time(pid: u32) -> bool {
+    const SCHED_RR: &str = "2";
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')')
+        .and_then(|k| stat.get(k + 2..))
+        .and_then(|rest| rest.split(' ').nth(38))
+        .is_some_and(|policy| policy == SCHED_RR)
 }
 
 /// Every MISC_CHECK run but the last has timed out (it sleeps 30 s, the timeout is 1 s):
@@ -206,6 +222,7 @@ fn the_units_capabilities_are_all_needed_and_enough() {
         ("kill", &[ForeignScriptKilled]),
         ("chown", &[FifoGivenToReader]),
         ("dac_override", &[FifoLinesWritten]),
+        ("sys_nice", &[VrrpThreadRealTime]),
     ];
     for (cap, _) in breaks {
         assert!(

@@ -10,13 +10,19 @@
 //!   limit is logged (see `super::log_cpu_limit_warnings`), the hard limit kills, as in keepalived.
 //!   The limit is per process: the larger of the two roles' values is used, so that neither
 //!   role is killed sooner than its own setting says;
-//! - `vrrp_priority` / `checker_priority`: the thread's nice value. Without `vrrp_priority`
-//!   (and without `vrrp_rt_priority`) the VRRP thread runs at nice -10
-//!   ([`DEFAULT_VRRP_NICE`]), where keepalived stays at 0: adverts are a few system calls per
-//!   interval, and a master whose adverts come late under CPU load makes its backups take
-//!   over from it (measured in bench/faults/starvation.sh). `vrrp_priority 0` keeps
-//!   keepalived's behaviour. Where the daemon may not raise its priority (no CAP_SYS_NICE,
-//!   as under the packaged unit) it runs at 0 and says so in the debug log only;
+//! - `vrrp_priority` / `checker_priority`: the thread's nice value;
+//! - without `vrrp_priority` and without `vrrp_rt_priority`, keepalived-rs's default: the VRRP
+//!   thread runs SCHED_RR at priority [`DEFAULT_VRRP_RT_PRIORITY`] (the lowest real-time
+//!   priority: above every normal process, below every real-time one the operator chose),
+//!   where keepalived stays at SCHED_OTHER nice 0. Adverts are a few system calls per interval;
+//!   a master whose adverts come late under CPU load makes its backups take over from it
+//!   (bench/faults/starvation.sh: at nice -10, the previous default, one 36.7 ms send gap in
+//!   180 s of six busy loops was a false failover). corosync runs real-time by default for the
+//!   same reason. The default's RLIMIT_RTTIME is [`DEFAULT_RLIMIT_RTTIME_US`], not
+//!   keepalived's 10 ms: the thread also serves the control socket and metrics, and the limit
+//!   is there to stop a runaway loop, not to police a scrape. Where real-time is refused (no
+//!   CAP_SYS_NICE, an RT cgroup without budget) it tries nice [`DEFAULT_VRRP_NICE`], then runs
+//!   as it is, saying so in the debug log only. `vrrp_priority 0` keeps keepalived's behaviour;
 //! - `vrrp_cpu_affinity` / `checker_cpu_affinity`: the CPUs the thread may run on;
 //! - `vrrp_no_swap` / `checker_no_swap`: the whole process locked in memory (mlockall).
 //!
@@ -26,7 +32,15 @@
 
 use ka_config::global_defs::GlobalDefs;
 
-/// The VRRP thread's nice value when the configuration sets no priority.
+/// The VRRP thread's SCHED_RR priority when the configuration sets no priority.
+pub const DEFAULT_VRRP_RT_PRIORITY: u32 = 1;
+
+/// Hard RLIMIT_RTTIME (µs) with [`DEFAULT_VRRP_RT_PRIORITY`]: SIGXCPU (logged) after 0.5 s of
+/// CPU without sleeping, SIGKILL after 1 s.
+pub const DEFAULT_RLIMIT_RTTIME_US: u64 = 1_000_000;
+
+/// The VRRP thread's nice value when the configuration sets no priority and real-time
+/// scheduling is refused.
 pub const DEFAULT_VRRP_NICE: i8 = -10;
 
 /// One role's settings.
@@ -35,9 +49,10 @@ pub struct Tuning {
     pub role: &'static str,
     /// Nice value (0 = unchanged).
     pub nice: i8,
-    /// The nice value is keepalived-rs's default, not the configuration's: failing to set it
-    /// is not worth a warning.
-    pub nice_by_default: bool,
+    /// The priority is keepalived-rs's default ([`DEFAULT_VRRP_RT_PRIORITY`], falling back to
+    /// [`DEFAULT_VRRP_NICE`]), not the configuration's: failing to set it is not worth a
+    /// warning.
+    pub by_default: bool,
     /// SCHED_RR priority (0 = not real-time).
     pub rt_priority: u32,
     /// Hard RLIMIT_RTTIME in µs (0 = none); applies only with a real-time priority.
@@ -57,8 +72,12 @@ impl Tuning {
             } else {
                 g.vrrp_priority
             },
-            nice_by_default: by_default,
-            rt_priority: g.vrrp_rt_priority,
+            by_default,
+            rt_priority: if by_default {
+                DEFAULT_VRRP_RT_PRIORITY
+            } else {
+                g.vrrp_rt_priority
+            },
             rlimit_rttime_us: rlimit_for_process(g),
             no_swap: g.vrrp_no_swap,
             cpus: g.vrrp_cpu_affinity.clone(),
@@ -69,7 +88,7 @@ impl Tuning {
         Tuning {
             role: "checker",
             nice: g.checker_priority,
-            nice_by_default: false,
+            by_default: false,
             rt_priority: g.checker_rt_priority,
             rlimit_rttime_us: rlimit_for_process(g),
             no_swap: g.checker_no_swap,
@@ -83,70 +102,9 @@ impl Tuning {
     pub fn apply_to_this_thread(&self) -> Vec<String> {
         let mut said = Vec::new();
         let role = self.role;
-        if self.rt_priority > 0 {
-            let param = libc::sched_param {
-                sched_priority: self.rt_priority.clamp(1, 99) as i32,
-            };
-            // SAFETY: sched_setscheduler reads `param`; pid 0 is the calling thread.
-            let rc =
-                unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
-            if rc == 0 {
-                said.push(format!(
-                    "{role}: real-time priority {} (SCHED_RR)",
-                    param.sched_priority
-                ));
-                if self.rlimit_rttime_us > 0 {
-                    let limit = libc::rlimit {
-                        rlim_cur: self.rlimit_rttime_us / 2,
-                        rlim_max: self.rlimit_rttime_us,
-                    };
-                    // SAFETY: setrlimit reads `limit`.
-                    if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) } != 0 {
-                        said.push(format!(
-                            "{role}: cannot set the real-time CPU limit: {}",
-                            std::io::Error::last_os_error()
-                        ));
-                    }
-                }
-            } else {
-                said.push(format!(
-                    "{role}: cannot raise priority to real-time {}: {}",
-                    param.sched_priority,
-                    std::io::Error::last_os_error()
-                ));
-            }
-        } else if self.nice != 0 {
-            // Threads and scripts started later must not inherit a raised priority: with
-            // SCHED_RESET_ON_FORK a negative nice value is reset in them.
-            let normal = libc::sched_param { sched_priority: 0 };
-            // SAFETY: reads `normal`; pid 0 is the calling thread.
-            unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
-            // SAFETY: plain system calls on the calling thread.
-            let tid = unsafe { libc::gettid() };
-            if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(self.nice)) } == 0
-            {
-                said.push(format!(
-                    "{role}: priority (nice) {}{}",
-                    self.nice,
-                    if self.nice_by_default {
-                        " (keepalived-rs's default; vrrp_priority 0 for keepalived's)"
-                    } else {
-                        ""
-                    }
-                ));
-            } else if self.nice_by_default {
-                crate::debug!(
-                    "{role}: cannot raise priority to nice {}: {}",
-                    self.nice,
-                    std::io::Error::last_os_error()
-                );
-            } else {
-                said.push(format!(
-                    "{role}: cannot set priority {}: {}",
-                    self.nice,
-                    std::io::Error::last_os_error()
-                ));
-            }
+        let real_time = self.rt_priority > 0 && self.set_real_time(&mut said);
+        if !real_time && self.nice != 0 {
+            self.set_nice(&mut said);
         }
         if !self.cpus.is_empty() {
             let mut set = nix::sched::CpuSet::new();
@@ -175,12 +133,99 @@ impl Tuning {
         }
         said
     }
+    /// SCHED_RR at `rt_priority` with SCHED_RESET_ON_FORK, and the RLIMIT_RTTIME that goes with
+    /// it; whether the thread is now real-time.
+    #[allow(unsafe_code)] // sched_setscheduler/setrlimit have no safe wrapper in nix
+    fn set_real_time(&self, said: &mut Vec<String>) -> bool {
+        let role = self.role;
+        let param = libc::sched_param {
+            sched_priority: self.rt_priority.clamp(1, 99) as i32,
+        };
+        // SAFETY: sched_setscheduler reads `param`; pid 0 is the calling thread.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+        if rc != 0 {
+            let why = std::io::Error::last_os_error();
+            if self.by_default {
+                crate::debug!(
+                    "{role}: cannot raise priority to real-time {} (keepalived-rs's default): {why}",
+                    param.sched_priority
+                );
+            } else {
+                said.push(format!(
+                    "{role}: cannot raise priority to real-time {}: {why}",
+                    param.sched_priority
+                ));
+            }
+            return false;
+        }
+        said.push(format!(
+            "{role}: real-time priority {} (SCHED_RR){}",
+            param.sched_priority,
+            if self.by_default {
+                "; keepalived-rs's default (vrrp_priority 0 for keepalived's)"
+            } else {
+                ""
+            }
+        ));
+        if self.rlimit_rttime_us > 0 {
+            let limit = libc::rlimit {
+                rlim_cur: self.rlimit_rttime_us / 2,
+                rlim_max: self.rlimit_rttime_us,
+            };
+            // SAFETY: setrlimit reads `limit`.
+            if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) } != 0 {
+                said.push(format!(
+                    "{role}: cannot set the real-time CPU limit: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        true
+    }
+
+    /// The calling thread's nice value, with SCHED_RESET_ON_FORK: threads and scripts started
+    /// later must not inherit a raised priority.
+    #[allow(unsafe_code)] // sched_setscheduler/setpriority on the calling thread
+    fn set_nice(&self, said: &mut Vec<String>) {
+        let role = self.role;
+        let normal = libc::sched_param { sched_priority: 0 };
+        // SAFETY: reads `normal`; pid 0 is the calling thread.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
+        // SAFETY: plain system calls on the calling thread.
+        let tid = unsafe { libc::gettid() };
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(self.nice)) } == 0 {
+            said.push(format!(
+                "{role}: priority (nice) {}{}",
+                self.nice,
+                if self.by_default {
+                    " (keepalived-rs's default where real-time is refused; vrrp_priority 0 for keepalived's)"
+                } else {
+                    ""
+                }
+            ));
+        } else if self.by_default {
+            crate::debug!(
+                "{role}: cannot raise priority to nice {}: {}",
+                self.nice,
+                std::io::Error::last_os_error()
+            );
+        } else {
+            said.push(format!(
+                "{role}: cannot set priority {}: {}",
+                self.nice,
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
 }
 
-/// The process-wide RLIMIT_RTTIME: the larger configured limit among the roles that run
-/// real-time (0 when none does, or when a real-time role has no limit).
+/// The process-wide RLIMIT_RTTIME: the larger limit among the roles that run real-time, the
+/// VRRP thread's default included (0 when none does, or when a real-time role has no limit).
 fn rlimit_for_process(g: &GlobalDefs) -> u64 {
     let mut limits = Vec::new();
+    if !g.vrrp_priority_set && g.vrrp_rt_priority == 0 {
+        limits.push(DEFAULT_RLIMIT_RTTIME_US);
+    }
     if g.vrrp_rt_priority > 0 {
         limits.push(g.vrrp_rlimit_rttime.as_micros());
     }
@@ -256,23 +301,26 @@ mod tests {
         assert_eq!(v.rlimit_rttime_us, 10_000);
         let c = Tuning::checker(&g);
         assert_eq!((c.rt_priority, c.nice, c.no_swap), (0, -5, true));
-        assert_eq!(Tuning::vrrp(&defs("")).rt_priority, 0);
-        // keepalived-rs's default priority, unless the file says one.
+        // keepalived-rs's default, unless the file says a priority: real-time 1, nice -10
+        // where that is refused, and a limit that stops a runaway loop only.
+        let d = Tuning::vrrp(&defs(""));
+        assert_eq!(
+            (d.rt_priority, d.nice, d.by_default, d.rlimit_rttime_us),
+            (1, -10, true, 1_000_000)
+        );
+        let keepalived_like = Tuning::vrrp(&defs("vrrp_priority 0"));
         assert_eq!(
             (
-                Tuning::vrrp(&defs("")).nice,
-                Tuning::vrrp(&defs("")).nice_by_default
+                keepalived_like.rt_priority,
+                keepalived_like.nice,
+                keepalived_like.by_default
             ),
-            (-10, true)
+            (0, 0, false)
         );
-        assert_eq!(Tuning::vrrp(&defs("vrrp_priority 0")).nice, 0);
+        assert_eq!(keepalived_like.rlimit_rttime_us, 0, "no real-time role, no limit");
         assert_eq!(Tuning::vrrp(&defs("vrrp_priority 5")).nice, 5);
         assert_eq!(Tuning::vrrp(&defs("vrrp_rt_priority 20")).nice, 0);
-        assert_eq!(
-            Tuning::vrrp(&defs("")).rlimit_rttime_us,
-            0,
-            "no real-time role, no limit"
-        );
+        assert_eq!(Tuning::checker(&defs("")).rt_priority, 0, "checkers stay normal");
     }
 
     #[test]
@@ -281,6 +329,9 @@ mod tests {
         assert_eq!(rlimit_for_process(&g), 50_000);
         let g = defs("vrrp_rt_priority 20\nvrrp_rlimit_rttime 20000");
         assert_eq!(rlimit_for_process(&g), 20_000);
+        // The VRRP thread's default real-time counts too.
+        let g = defs("checker_rt_priority 10\nchecker_rlimit_rttime 50000");
+        assert_eq!(rlimit_for_process(&g), DEFAULT_RLIMIT_RTTIME_US);
     }
 
     #[test]
