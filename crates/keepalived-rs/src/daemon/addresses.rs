@@ -12,7 +12,8 @@ use ka_net::netlink::{AddressSpec, Netlink};
 use ka_wire::{arp, ndisc, MacAddr};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug)]
@@ -41,8 +42,60 @@ pub enum Command {
     },
 }
 
+/// The addresses the worker deleted lately, as (address, ifindex) and when. The kernel's
+/// deletion events for them are ours, not "someone else's" (an `ip addr del` on a master,
+/// which makes it leave MASTER to reclaim the address). The VRRP loop hears the events; the
+/// record is kept here because only the worker knows what it deleted, including what a
+/// reload dropped (seen in a reload storm: the event for our own deletion arrived after the
+/// next reload had put the address back in the plan, and a master left MASTER for it).
+#[derive(Clone, Default)]
+pub struct OwnDeletions(Arc<Mutex<Vec<OwnDeletion>>>);
+
+/// (address, ifindex) and when it was deleted.
+type OwnDeletion = ((IpAddr, u32), Instant);
+
+impl OwnDeletions {
+    /// How long a deletion may take to come back as a kernel event.
+    const WINDOW: Duration = Duration::from_secs(5);
+    /// Bounded: a plan has a bounded number of addresses, and old entries expire.
+    const MAX: usize = 4096;
+
+    /// Called before the deletion is asked for, so the event cannot come first.
+    fn record(&self, spec: &AddressSpec) {
+        if let Ok(mut v) = self.0.lock() {
+            let now = Instant::now();
+            v.retain(|(_, at)| now.duration_since(*at) < Self::WINDOW);
+            if v.len() < Self::MAX {
+                v.push(((spec.addr, spec.index), now));
+            }
+        }
+    }
+
+    /// The deletion failed: no event of ours will come for it.
+    fn forget(&self, spec: &AddressSpec) {
+        self.take(spec.addr, spec.index);
+    }
+
+    /// Whether the deletion of `addr` on `index` was ours (each deletion answers once).
+    pub fn take(&self, addr: IpAddr, index: u32) -> bool {
+        let Ok(mut v) = self.0.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        v.retain(|(_, at)| now.duration_since(*at) < Self::WINDOW);
+        match v.iter().position(|(a, _)| *a == (addr, index)) {
+            Some(k) => {
+                v.remove(k);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 pub struct Worker {
     netlink: Netlink,
+    deleted: OwnDeletions,
     frames: Option<FrameSocket>,
     instances: Vec<InstancePlan>,
     macs: HashMap<u32, MacAddr>,
@@ -76,6 +129,7 @@ impl Worker {
         };
         Worker {
             netlink,
+            deleted: OwnDeletions::default(),
             frames,
             instances,
             macs,
@@ -86,6 +140,11 @@ impl Worker {
             frame: [0u8; ndisc::FRAME_LEN],
             journal_dirty: false,
         }
+    }
+
+    /// What this worker deleted, for the VRRP loop that hears the kernel's events.
+    pub fn own_deletions(&self) -> OwnDeletions {
+        self.deleted.clone()
     }
 
     pub fn spawn(mut self) -> (mpsc::UnboundedSender<Command>, tokio::task::JoinHandle<Journal>) {
@@ -189,10 +248,7 @@ impl Worker {
             self.journal.forget_route(r);
         }
         for a in old_addrs.iter().filter(|a| !new_addrs.contains(a)) {
-            if let Err(e) = self.netlink.del_address(a).await {
-                log_unless_gone(name, &e);
-            }
-            self.journal.forget_address(a);
+            self.delete_address(name, a).await;
         }
         let mut added = false;
         for a in new_addrs.iter().filter(|a| !old_addrs.contains(a)) {
@@ -246,12 +302,18 @@ impl Worker {
             self.journal.forget_route(route);
         }
         for spec in plan.all_vips() {
-            if let Err(e) = self.netlink.del_address(spec).await {
-                log_unless_gone(&plan.engine.name, &e);
-            }
-            self.journal.forget_address(spec);
+            self.delete_address(&plan.engine.name, spec).await;
         }
         self.journal_dirty = true;
+    }
+
+    async fn delete_address(&mut self, name: &str, spec: &AddressSpec) {
+        self.deleted.record(spec);
+        if let Err(e) = self.netlink.del_address(spec).await {
+            self.deleted.forget(spec);
+            log_unless_gone(name, &e);
+        }
+        self.journal.forget_address(spec);
     }
 
     /// `repeats` rounds of one GARP (IPv4) or NA (IPv6) per VIP, paced by the configured
@@ -308,5 +370,40 @@ fn log_unless_gone(name: &str, e: &ka_net::NetError) {
         Some(libc::EADDRNOTAVAIL | libc::ENOENT | libc::ESRCH | libc::ENODEV)
     ) {
         crate::error!("({name}) {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(addr: &str, index: u32) -> AddressSpec {
+        AddressSpec {
+            index,
+            addr: addr
+                .parse()
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            prefix_len: 24,
+            broadcast: None,
+            label: None,
+            scope: 0,
+            peer: None,
+            flags: 0,
+            preferred_lft: None,
+        }
+    }
+
+    #[test]
+    fn each_own_deletion_answers_once_and_only_for_its_interface() {
+        let d = OwnDeletions::default();
+        let vip = spec("192.0.2.50", 3);
+        d.record(&vip);
+        assert!(!d.take(vip.addr, 4), "same address, another interface: not ours");
+        assert!(d.take(vip.addr, 3));
+        assert!(!d.take(vip.addr, 3), "one deletion, one event");
+        // A deletion that failed produces no event: a later one is someone else's.
+        d.record(&vip);
+        d.forget(&vip);
+        assert!(!d.take(vip.addr, 3));
     }
 }

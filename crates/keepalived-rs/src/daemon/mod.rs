@@ -414,6 +414,7 @@ async fn serve_vrrp(
         vrrp_plan.garp_interval,
         vrrp_plan.gna_interval,
     );
+    let own_deletions = worker.own_deletions();
     let (to_worker, worker_done) = worker.spawn();
     let (to_vrrp, inputs) = mpsc::channel::<Input>(1024);
     let mut script_tasks = trackers::spawn_all(&vrrp_plan.scripts, to_vrrp.clone());
@@ -455,6 +456,7 @@ async fn serve_vrrp(
         netlink.clone(),
         reload,
         to_worker.clone(),
+        own_deletions,
         to_notifier,
         link_states,
         vmacs,

@@ -69,15 +69,9 @@ pub struct VrrpService {
     last_publish: Option<ka_units::Instant>,
     /// The latest state each tracker reported (for the status).
     tracker_states: BTreeMap<TrackerId, TrackerState>,
-    /// Addresses we asked the worker to delete, (address, ifindex) and when: the kernel's
-    /// deletion events for them are ours, not "someone else's", even when they arrive after
-    /// a reload put the address back in the plan (seen in a reload storm: a master left
-    /// MASTER for its own deletion).
-    own_removals: Vec<((IpAddr, u32), ka_units::Instant)>,
+    /// What the address worker deleted lately: the kernel's events for those are ours.
+    own_deletions: addresses::OwnDeletions,
 }
-
-/// How long a deletion we asked for may take to come back as a kernel event.
-const OWN_REMOVAL_WINDOW: ka_units::Micros = ka_units::Micros(5_000_000);
 
 /// What the status reports about an instance beyond the engine's own counters.
 #[derive(Clone, Debug, Default)]
@@ -103,6 +97,7 @@ impl VrrpService {
         netlink: Netlink,
         reload: ReloadSource,
         addresses: mpsc::UnboundedSender<addresses::Command>,
+        own_deletions: addresses::OwnDeletions,
         notify: mpsc::UnboundedSender<Notification>,
         links: BTreeMap<u32, bool>,
         vmacs: super::vmac::Vmacs,
@@ -114,7 +109,7 @@ impl VrrpService {
             history,
             last_publish: None,
             tracker_states: BTreeMap::new(),
-            own_removals: Vec::new(),
+            own_deletions,
             clock,
             router,
             plan,
@@ -311,14 +306,6 @@ impl VrrpService {
         for (new, old) in kept.iter().enumerate() {
             let Some(old) = *old else { continue };
             if self.router.instance(old).is_some_and(|x| x.addresses_installed()) {
-                let before = &self.plan.instances[old];
-                let after = &new_plan.instances[new];
-                let dropped: Vec<(IpAddr, u32)> = before
-                    .all_vips()
-                    .filter(|v| !after.all_vips().any(|a| a.addr == v.addr && a.index == v.index))
-                    .map(|v| (v.addr, v.index))
-                    .collect();
-                self.note_own_removals(dropped);
                 let _ = self.addresses.send(addresses::Command::Replace {
                     before: Box::new(self.plan.instances[old].clone()),
                     after: Box::new(new_plan.instances[new].clone()),
@@ -403,30 +390,12 @@ impl VrrpService {
     /// after its skew time unless a peer claims the VIPs first (see
     /// [`Router::address_removed`](ka_vrrp::Router::address_removed)). `no_track` addresses
     /// are left alone, as in keepalived.
-    /// Remembers deletions we asked for (see `own_removals`).
-    fn note_own_removals(&mut self, addrs: Vec<(IpAddr, u32)>) {
-        let now = self.clock.now();
-        self.own_removals.retain(|(_, at)| now - *at < OWN_REMOVAL_WINDOW);
-        // Bounded: a plan has a bounded number of addresses, and old entries expire.
-        for a in addrs {
-            if self.own_removals.len() < 4096 {
-                self.own_removals.push((a, now));
-            }
-        }
-    }
-
     fn address_removed(&mut self, addr: ka_net::netlink::Address) {
-        let now = self.clock.now();
-        self.own_removals.retain(|(_, at)| now - *at < OWN_REMOVAL_WINDOW);
-        if let Some(k) = self
-            .own_removals
-            .iter()
-            .position(|((a, index), _)| *a == addr.addr && *index == addr.index)
-        {
+        if self.own_deletions.take(addr.addr, addr.index) {
             // Our own deletion coming back from the kernel.
-            self.own_removals.remove(k);
             return;
         }
+        let now = self.clock.now();
         for i in 0..self.plan.instances.len() {
             let p = &self.plan.instances[i];
             let owned = p.all_vips().any(|v| v.addr == addr.addr && v.index == addr.index);
@@ -520,10 +489,6 @@ impl VrrpService {
                     let _ = self.addresses.send(addresses::Command::Install(instance));
                 }
                 Action::RemoveAddresses { instance } => {
-                    if let Some(p) = self.plan.instances.get(instance) {
-                        let all: Vec<(IpAddr, u32)> = p.all_vips().map(|v| (v.addr, v.index)).collect();
-                        self.note_own_removals(all);
-                    }
                     let _ = self.addresses.send(addresses::Command::Remove(instance));
                 }
                 Action::SendGratuitous { instance, repeats } => {
