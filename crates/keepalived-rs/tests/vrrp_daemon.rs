@@ -455,7 +455,20 @@ fn track_file_and_track_process_drive_priority_and_fault() {
     // namespaces, so `sleep` would match anything).
     let prog = lan.dir.join("kars-trk-proc");
     std::fs::copy("/bin/sleep", &prog).unwrap();
-    let mut proc_child = std::process::Command::new(&prog).arg("600").spawn().unwrap();
+    // Another test thread may fork while the copy's write descriptor is open, and its child
+    // holds it until exec: ETXTBSY for a moment.
+    let spawn = || std::process::Command::new(&prog).arg("600").spawn();
+    let mut proc_child = (0..50)
+        .map(|_| spawn())
+        .find(|r| match r {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20));
+                false
+            }
+            _ => true,
+        })
+        .unwrap_or_else(spawn)
+        .unwrap();
     let trackers = format!(
         "track_file tf {{\n    file \"{}\"\n    weight 1\n    init_file 0 overwrite\n}}\nvrrp_track_process tp {{\n    process kars-trk-proc\n    quorum 1\n}}\n",
         file.display()

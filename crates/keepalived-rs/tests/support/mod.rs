@@ -190,7 +190,27 @@ impl Drop for Netns {
                 let _ = Command::new("kill").args(["-KILL", pid]).status();
             }
         }
+        remove_daemon_files_of(&self.name);
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// Removes what daemons killed in namespace `name` left in /run/keepalived-rs: their files
+/// are named after the namespace's inode (`control-net<inode>.sock`, `state-net<inode>.json`,
+/// ...), and a SIGKILLed daemon cannot remove its own.
+fn remove_daemon_files_of(name: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(format!("/run/netns/{name}")) else {
+        return;
+    };
+    let tag = format!("-net{}.", meta.ino());
+    let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().contains(&tag) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -253,14 +253,8 @@ impl Drop for Lan {
             let _ = c.kill();
             let _ = c.wait();
         }
-        // Daemons killed here leave their crash journal behind; remove it with the namespace.
-        for h in &self.hosts {
-            use std::os::unix::fs::MetadataExt;
-            if let Ok(meta) = std::fs::metadata(format!("/run/netns/{}", h.name)) {
-                let _ = std::fs::remove_file(format!("/run/keepalived-rs/state-net{}.json", meta.ino()));
-            }
-        }
-        // Netns::drop kills anything left in each namespace and deletes it.
+        // Netns::drop kills anything left in each namespace, removes the files the daemons
+        // killed here leave (crash journal, control socket) and deletes it.
         if std::env::var_os("KA_KEEP_TEST_FILES").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
