@@ -2,11 +2,15 @@
 # CPU starvation: keepalived-rs against keepalived 2.2.7 at a 10 ms advert interval while every
 # core is busy; same load, same run.
 #
-#   sudo bench/faults/starvation.sh [-d SECONDS] [-b LOOPS] [-C SECONDS] [-S STALLS] [-s SETTING] [-m MODES] [-q] [-o FILE]
+#   sudo bench/faults/starvation.sh [-d SECONDS] [-b LOOPS] [-L LOAD] [-C SECONDS] [-S STALLS] [-s SETTING] [-m MODES] [-q] [-o FILE]
 #
 #   -d SECONDS   length of the loaded window (default 60)
 #   -b LOOPS     busy loops (`timeout ... sh -c 'while :; do :; done'`, nice 0) during the
 #                loaded window (default 2 x the number of CPUs)
+#   -L LOAD      what each loop runs: spin (`while :; do :; done`, default: a steady CPU hog,
+#                which the scheduler's fair share bounds) or fork (`while :; do /bin/true;
+#                done`: a process started and ended every few hundred µs per loop, as under
+#                scripts, cron jobs or a build, each new task preempting on arrival)
 #   -C SECONDS   control window without load, just before (default 15)
 #   -S STALLS    after the loaded window, STALLS times: the backup's VRRP process (ours: the
 #                daemon; keepalived: its VRRP child) is stopped (SIGSTOP) for 2 x n2's
@@ -56,10 +60,12 @@ IMPLS="ours keepalived"
 OUT=$ROOT/bench/results/faults-starvation.md
 COMMAND=$(fl_command "$@")
 STALLS=10
-while getopts "d:b:C:S:s:m:qo:h" o; do
+LOAD=spin
+while getopts "d:b:L:C:S:s:m:qo:h" o; do
     case $o in
         d) DUR=$OPTARG ;;
         b) LOOPS=$OPTARG ;;
+        L) LOAD=$OPTARG ;;
         C) CTRL=$OPTARG ;;
         s) SETTING=$OPTARG ;;
         m) MODES=$OPTARG ;;
@@ -72,7 +78,7 @@ done
 [[ $DUR =~ ^[0-9]+$ ]] && ((DUR >= 5 && DUR <= 300)) || die "-d: 5 to 300 seconds"
 [[ $CTRL =~ ^[0-9]+$ ]] && ((CTRL <= 120)) || die "-C: 0 to 120 seconds"
 [[ $STALLS =~ ^[0-9]+$ ]] && ((STALLS <= 100)) || die "-S: 0 to 100"
-[[ $LOOPS =~ ^[0-9]+$ ]] && ((LOOPS >= 1 && LOOPS <= 16)) || die "-b: 1 to 16"
+[[ $LOOPS =~ ^[0-9]+$ ]] && ((LOOPS >= 1 && LOOPS <= 64)) || die "-b: 1 to 64"
 setting_ok "$SETTING" || die "unknown setting $SETTING"
 for m in $MODES; do [[ $m == default || $m == knobs ]] || die "unknown mode $m"; done
 ADV=$(advert_of "$SETTING")
@@ -80,6 +86,11 @@ MD=$(master_down "$SETTING")
 KNOBS=$'\n    vrrp_rt_priority 50\n    vrrp_no_swap\n    vrrp_cpu_affinity 1'
 
 fl_init s
+case $LOAD in
+    spin) LOOP_BODY=':' ;;
+    fork) LOOP_BODY='/bin/true' ;;
+    *) die "-L: spin or fork" ;;
+esac
 for impl in $IMPLS; do mkset "${impl:0:1}"; done
 sleep 0.3
 
@@ -103,7 +114,7 @@ for mode in $MODES; do
     RUN="$mode-"
     gx=
     [[ $mode == knobs ]] && gx=$KNOBS
-    say "$mode: $SETTING, control $CTRL s, then $LOOPS busy loops for $DUR s; ours and keepalived side by side"
+    say "$mode: $SETTING, control $CTRL s, then $LOOPS busy loops ($LOAD) for $DUR s; ours and keepalived side by side"
     for impl in $IMPLS; do
         s=${impl:0:1}
         start_capture "$s"
@@ -130,7 +141,7 @@ for mode in $MODES; do
     TL0=$(now)
     BUSY=()
     for ((i = 0; i < LOOPS; i++)); do
-        timeout $((DUR + 10)) sh -c 'while :; do :; done' &
+        timeout $((DUR + 10)) sh -c "while :; do $LOOP_BODY; done" &
         BUSY+=($!)
         BGPIDS+=($!)
     done
@@ -213,7 +224,7 @@ if [[ $OUT != - ]]; then
         fl_header "CPU starvation at advert_int $ADV s: keepalived-rs vs keepalived 2.2.7"
         echo
         echo "Setting $SETTING (n2's Master_Down_Interval $(awk -v m="$MD" 'BEGIN { printf "%.1f", m * 1000 }') ms). Per mode, both implementations' sets at"
-        echo "the same time: a $CTRL s control window, then $LOOPS busy loops (\`sh -c 'while :; do :; done'\`, nice 0,"
+        echo "the same time: a $CTRL s control window, then $LOOPS busy loops (\`sh -c 'while :; do $LOOP_BODY; done'\`, nice 0,"
         echo "on $(nproc) CPUs) for $DUR s. The master never fails: every n2 entry into MASTER is a false failover."
         echo "Gaps: time between consecutive adverts of n1 in the bridge capture (kernel timestamps)."
         echo "Mode knobs adds to global_defs: \`vrrp_rt_priority 50\`, \`vrrp_no_swap\`, \`vrrp_cpu_affinity 1\`."
