@@ -122,12 +122,32 @@ pub fn tear_down() -> Vec<String> {
                 let _ = run("kill", &["-KILL", pid]);
             }
         }
+        remove_run_files_of(name);
         if run("ip", &["netns", "del", name]).is_ok() {
             removed.push(format!("removed namespace {name}"));
         }
     }
     let _ = std::fs::remove_dir_all(LAB_DIR);
     removed
+}
+
+/// What keepalived-rs keeps in /run/keepalived-rs for namespace `name` (files named after its
+/// inode): a killed daemon's control socket and crash journal, and `realserver up`'s records,
+/// which the namespace's deletion makes stale.
+fn remove_run_files_of(name: &str) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(format!("/run/netns/{name}")) else {
+        return;
+    };
+    let _ = std::fs::remove_dir_all(format!("/run/keepalived-rs/realserver/net{}", meta.ino()));
+    let tag = format!("-net{}.", meta.ino());
+    if let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(&tag) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 pub fn pid_alive(pid: u32) -> bool {

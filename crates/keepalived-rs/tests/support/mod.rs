@@ -5,6 +5,7 @@
 
 pub mod topology;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -195,14 +196,16 @@ impl Drop for Netns {
     }
 }
 
-/// Removes what daemons killed in namespace `name` left in /run/keepalived-rs: their files
-/// are named after the namespace's inode (`control-net<inode>.sock`, `state-net<inode>.json`,
-/// ...), and a SIGKILLed daemon cannot remove its own.
+/// Removes what was left in /run/keepalived-rs for namespace `name`, named after its inode:
+/// a SIGKILLed daemon's `control-net<inode>.sock` and `state-net<inode>.json`, and the
+/// `realserver/net<inode>` records of `keepalived-rs realserver up` (the namespace's
+/// deletion undoes what they record).
 fn remove_daemon_files_of(name: &str) {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(format!("/run/netns/{name}")) else {
         return;
     };
+    let _ = std::fs::remove_dir_all(format!("/run/keepalived-rs/realserver/net{}", meta.ino()));
     let tag = format!("-net{}.", meta.ino());
     let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") else {
         return;
@@ -278,4 +281,52 @@ pub fn check_prometheus_text(metrics: &str) {
     let out = child.wait_with_output().expect("promtool result");
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
+}
+
+/// A copy of `src` at `dst` without debug information (a debug build is >100 MB, and a VM
+/// holds its initramfs in memory); a plain copy where `strip` fails.
+pub fn stripped(src: &Path, dst: &Path) -> PathBuf {
+    let ok = Command::new("strip")
+        .arg("-o")
+        .arg(dst)
+        .arg(src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        std::fs::copy(src, dst).unwrap();
+    }
+    dst.to_path_buf()
+}
+
+/// Runs `cmd` in a process group of its own, output into `log`; the group is killed past
+/// `limit`. The exit code (None if killed) and the output.
+pub fn run_bounded(cmd: &mut Command, log: &Path, limit: Duration) -> (Option<i32>, String) {
+    let file = std::fs::File::create(log).unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .expect("spawn a bounded command");
+    let started = Instant::now();
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if started.elapsed() > limit => {
+                if let Ok(pgid) = i32::try_from(child.id()) {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => panic!("waiting for a bounded command: {e}"),
+        }
+    };
+    let output = std::fs::read(log).map(|b| String::from_utf8_lossy(&b).into_owned());
+    (code, output.unwrap_or_default())
 }
