@@ -23,9 +23,8 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The bound on the VM (boot, both daemons on three configurations, power-off).
@@ -534,55 +533,6 @@ impl Drop for WorkDir {
     }
 }
 
-/// Runs `cmd` in a process group of its own, stdout and stderr into `log`; the whole group
-/// is killed if it runs over `limit`. Returns the exit code (None if killed) and the output.
-fn run_bounded(cmd: &mut Command, log: &Path, limit: Duration) -> (Option<i32>, String) {
-    let file = std::fs::File::create(log).unwrap();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .process_group(0)
-        .spawn()
-        .expect("spawn tools/ipvs-vm/run.sh");
-    let started = Instant::now();
-    let code = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status.code(),
-            Ok(None) if started.elapsed() > limit => {
-                if let Ok(pgid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pgid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for run.sh: {e}"),
-        }
-    };
-    let output = std::fs::read(log).map(|b| String::from_utf8_lossy(&b).into_owned());
-    (code, output.unwrap_or_default())
-}
-
-/// Our binary without its debug information (a debug build is >100 MB; the VM holds its
-/// initramfs in memory).
-fn stripped_binary(dir: &Path) -> PathBuf {
-    let dst = dir.join("keepalived-rs");
-    let stripped = Command::new("strip")
-        .arg("-o")
-        .arg(&dst)
-        .arg(support::our_binary())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !stripped {
-        std::fs::copy(support::our_binary(), &dst).unwrap();
-    }
-    dst
-}
-
 fn skip_or_fail(why: &str) {
     if std::env::var_os("KA_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
         panic!("daemon_programs_ipvs_as_keepalived_does: {why} (KA_REQUIRE_TOOLS=1)");
@@ -674,7 +624,7 @@ fn daemon_programs_ipvs_as_keepalived_does() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let work = WorkDir(dir.clone());
-    let ours = stripped_binary(&dir);
+    let ours = support::stripped(&support::our_binary(), &dir.join("keepalived-rs"));
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let guest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ipvs_daemon_vm_guest.sh");
     let mut cmd = Command::new(repo.join("tools/ipvs-vm/run.sh"));
@@ -701,7 +651,7 @@ fn daemon_programs_ipvs_as_keepalived_does() {
         .arg(VM_TIMEOUT.as_secs().to_string());
 
     let started = Instant::now();
-    let (code, console) = run_bounded(&mut cmd, &dir.join("run.log"), RUN_TIMEOUT);
+    let (code, console) = support::run_bounded(&mut cmd, &dir.join("run.log"), RUN_TIMEOUT);
     println!("{console}");
     println!("VM test took {:.1} s", started.elapsed().as_secs_f64());
     match code {

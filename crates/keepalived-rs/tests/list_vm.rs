@@ -22,7 +22,6 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,54 +89,6 @@ fn skip_or_fail(why: &str) {
     eprintln!("\n!!!!! SKIPPED list_matches_ipvsadm_on_a_real_kernel: {why} !!!!!\n");
 }
 
-/// `src` without debug information, at `dst` (debug builds are >100 MB; the VM holds its
-/// initramfs in memory).
-fn stripped(src: &Path, dst: &Path) -> PathBuf {
-    let ok = Command::new("strip")
-        .arg("-o")
-        .arg(dst)
-        .arg(src)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        std::fs::copy(src, dst).unwrap();
-    }
-    dst.to_path_buf()
-}
-
-/// Runs `cmd` in a process group of its own, output into `log`; the group is killed past
-/// `limit`. The exit code (None if killed) and the output.
-fn run_bounded(cmd: &mut Command, log: &Path, limit: Duration) -> (Option<i32>, String) {
-    let file = std::fs::File::create(log).unwrap();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .process_group(0)
-        .spawn()
-        .expect("spawn tools/ipvs-vm/run.sh");
-    let started = Instant::now();
-    let code = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status.code(),
-            Ok(None) if started.elapsed() > limit => {
-                if let Ok(pgid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pgid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for run.sh: {e}"),
-        }
-    };
-    let output = std::fs::read(log).map(|b| String::from_utf8_lossy(&b).into_owned());
-    (code, output.unwrap_or_default())
-}
-
 #[test]
 fn list_matches_ipvsadm_on_a_real_kernel() {
     if !support::can_run("list_matches_ipvsadm_on_a_real_kernel", &["ipvsadm", "strip"]) {
@@ -146,8 +97,8 @@ fn list_matches_ipvsadm_on_a_real_kernel() {
     let dir = std::env::temp_dir().join(format!("ka-list-vm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let ours = stripped(&support::our_binary(), &dir.join("keepalived-rs"));
-    let test_bin = stripped(&std::env::current_exe().unwrap(), &dir.join("list_vm"));
+    let ours = support::stripped(&support::our_binary(), &dir.join("keepalived-rs"));
+    let test_bin = support::stripped(&std::env::current_exe().unwrap(), &dir.join("list_vm"));
     let ipvsadm = ["/usr/sbin/ipvsadm", "/sbin/ipvsadm"]
         .into_iter()
         .find(|p| Path::new(p).is_file())
@@ -170,7 +121,7 @@ fn list_matches_ipvsadm_on_a_real_kernel() {
         .arg("-T")
         .arg(VM_TIMEOUT.as_secs().to_string());
     let started = Instant::now();
-    let (code, console) = run_bounded(&mut cmd, &dir.join("run.log"), RUN_TIMEOUT);
+    let (code, console) = support::run_bounded(&mut cmd, &dir.join("run.log"), RUN_TIMEOUT);
     println!("{console}");
     println!("VM test took {:.1} s", started.elapsed().as_secs_f64());
     if let Some(capture) = std::env::var_os("KA_LIST_VM_CAPTURE") {
