@@ -53,6 +53,8 @@ pub enum Command {
 pub struct CheckerHandle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub thread: std::thread::JoinHandle<()>,
+    /// Resolves once the virtual servers are in the shared status for the first time.
+    pub first_status: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// What the checker thread needs.
@@ -75,6 +77,7 @@ pub struct Setup {
 /// Starts the checker thread.
 pub fn spawn(setup: Setup) -> std::io::Result<CheckerHandle> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (first_status_tx, first_status) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("checker".into())
         .spawn(move || {
@@ -88,9 +91,13 @@ pub fn spawn(setup: Setup) -> std::io::Result<CheckerHandle> {
                     return;
                 }
             };
-            runtime.block_on(run(setup, rx));
+            runtime.block_on(run(setup, rx, first_status_tx));
         })?;
-    Ok(CheckerHandle { commands: tx, thread })
+    Ok(CheckerHandle {
+        commands: tx,
+        thread,
+        first_status,
+    })
 }
 
 fn read_files(track_files: &[(String, std::path::PathBuf)]) -> impl Fn(&str) -> Option<i64> + '_ {
@@ -102,7 +109,12 @@ fn read_files(track_files: &[(String, std::path::PathBuf)]) -> impl Fn(&str) -> 
     }
 }
 
-async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
+async fn run(
+    setup: Setup,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    first_status: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut first_status = Some(first_status);
     let Setup {
         plan,
         reload,
@@ -171,6 +183,9 @@ async fn run(setup: Setup, mut commands: mpsc::UnboundedReceiver<Command>) {
             sent_generation = Some(engine.generation());
             dp.set_desired(engine.desired(), engine.generation());
             publish(&engine, &status);
+            if let Some(tx) = first_status.take() {
+                let _ = tx.send(());
+            }
             let sync = *in_sync.borrow();
             decide_announcements(
                 &mut announcer,

@@ -115,6 +115,19 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     } else {
         None
     };
+    let mut checker = checker;
+    if let Some(c) = checker.as_mut() {
+        // systemd's READY=1 carries the real servers as well as the VRRP states: the
+        // checker thread's first status (before any probe, milliseconds after its start)
+        // comes before the VRRP side says READY. Bounded: a checker thread that never
+        // publishes delays nothing for long.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut c.first_status).await;
+        if let Ok(s) = status.read() {
+            if !s.virtual_servers.is_empty() {
+                sd_notify::systemd().set_lvs_counts(sd_notify::lvs_counts(&s.virtual_servers));
+            }
+        }
+    }
     let checker_commands = checker.as_ref().map(|c| c.commands.clone());
     // bgp_announce: the addresses are withdrawn the moment a stop is asked for, before VRRP
     // and the data plane wind down.
