@@ -88,7 +88,36 @@ pub fn command(script: &Script, extra: &[&str]) -> Result<tokio::process::Comman
         cmd.gid(c.gid).uid(c.uid);
     }
     die_with_daemon(&mut cmd);
+    restore_rttime_limit(&mut cmd);
     Ok(cmd)
+}
+
+/// RLIMIT_RTTIME as the daemon found it at start, (soft, hard).
+static ORIGINAL_RTTIME: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Remembers RLIMIT_RTTIME before the daemon's real-time roles change it (`*_rlimit_rttime`,
+/// or keepalived-rs's default soft limit for its VRRP thread): scripts get the original back,
+/// as keepalived's children get its `orig_rlimit_rt`. Call before the process tuning.
+pub fn remember_original_rttime_limit() {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    let _ = ORIGINAL_RTTIME
+        .get_or_init(|| getrlimit(Resource::RLIMIT_RTTIME).unwrap_or((RLIM_INFINITY, RLIM_INFINITY)));
+}
+
+#[allow(unsafe_code)]
+fn restore_rttime_limit(cmd: &mut tokio::process::Command) {
+    let Some(&(soft, hard)) = ORIGINAL_RTTIME.get() else {
+        return;
+    };
+    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit(2),
+    // which is async-signal-safe; it captures two integers and allocates nothing. A failure
+    // (a lowered hard limit without CAP_SYS_RESOURCE) leaves the daemon's limit.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_RTTIME, soft, hard);
+            Ok(())
+        });
+    }
 }
 
 /// keepalived's `PR_SET_PDEATHSIG`: a script outliving a crashed daemon could act on a

@@ -121,11 +121,11 @@ fn the_vrrp_thread_runs_real_time_by_default_and_scripts_normally() {
     let mut lan = Lan::new(2);
     let seen = lan.dir.join("script-sched");
     let script = lan.dir.join("notify.sh");
-    // The script's policy (field 41) and nice value (field 19).
+    // The script's policy (field 41) and nice value (field 19), then its RLIMIT_RTTIME.
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nsed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f39,17 > {}.tmp && mv {0}.tmp {0}\n",
+            "#!/bin/sh\n{{ sed -e 's/^.*) //' /proc/$$/stat | cut -d' ' -f39,17; grep 'Max realtime timeout' /proc/$$/limits; }} > {}.tmp && mv {0}.tmp {0}\n",
             seen.display()
         ),
     )
@@ -169,11 +169,44 @@ fn the_vrrp_thread_runs_real_time_by_default_and_scripts_normally() {
         lan.logs()
     );
     let script_sched = std::fs::read_to_string(&seen).unwrap();
+    let mut lines = script_sched.lines();
     assert_eq!(
-        script_sched.split_whitespace().collect::<Vec<_>>(),
+        lines.next().unwrap_or("").split_whitespace().collect::<Vec<_>>(),
         ["0", "0"],
         "the notify script inherits nothing (nice, policy)"
     );
+    // The daemon's soft real-time limit (no hard one); the script gets the original back.
+    assert_eq!(rttime_limit_of(by_default), ["500000", "unlimited"]);
+    assert_eq!(
+        rttime_fields(lines.next().unwrap_or("")),
+        rttime_fields(&std::fs::read_to_string("/proc/self/limits").unwrap()),
+        "the notify script's RLIMIT_RTTIME is the one the daemon started with"
+    );
+    // SIGXCPU (the soft limit reached: 0.5 s at real-time without sleeping) puts the
+    // default real-time VRRP thread back to normal scheduling at nice -10.
+    lan.signal(by_default, "XCPU");
+    assert!(
+        wait_for(Duration::from_secs(5), || sched_of(
+            by_default,
+            &by_default.to_string()
+        ) == (SCHED_OTHER, -10)),
+        "{}",
+        lan.logs()
+    );
+    assert!(lan.logs().contains("SIGXCPU: the VRRP thread"), "{}", lan.logs());
+}
+
+/// Soft and hard "Max realtime timeout" of a /proc/<pid>/limits text.
+fn rttime_fields(limits: &str) -> Vec<String> {
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max realtime timeout"))
+        .map(|rest| rest.split_whitespace().take(2).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn rttime_limit_of(pid: u32) -> Vec<String> {
+    rttime_fields(&std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap())
 }
 
 /// The real-time priority, field 40 of /proc/<pid>/task/<tid>/stat.

@@ -8,7 +8,7 @@
 //! /keepalived.json` (keepalived.json), `POST /reload` (as SIGHUP), `POST /drain` and `POST
 //! /resume` (withdraw / re-announce the `bgp_announce` addresses).
 
-use super::status::Shared;
+use super::status::{read_when_free, Shared};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -124,13 +124,14 @@ where
     let path = path.split('?').next().unwrap_or("");
     match (method, path, control) {
         ("GET", "/metrics", _) => {
-            let (mut body, on_nftables) = match status.read() {
-                Ok(s) => (
-                    super::metrics::render(&s),
+            let (mut body, on_nftables) = read_when_free(status, |s| {
+                (
+                    super::metrics::render(s),
                     s.dataplane.as_ref().is_some_and(|d| d.backend == "nftables"),
-                ),
-                Err(_) => (String::new(), false),
-            };
+                )
+            })
+            .await
+            .unwrap_or_default();
             if on_nftables {
                 body.push_str(&node_ipvs_from_nftables().await);
             }
@@ -143,23 +144,21 @@ where
             .await
         }
         ("GET", "/status", Some(_)) => {
-            let body = match status.read() {
-                Ok(s) => serde_json::to_string_pretty(&*s).unwrap_or_else(|_| "{}".into()),
-                Err(_) => "{}".into(),
-            };
+            let body = read_when_free(status, |s| serde_json::to_string_pretty(s).ok())
+                .await
+                .flatten()
+                .unwrap_or_else(|| "{}".into());
             respond(&mut stream, 200, "application/json", &(body + "\n")).await
         }
         ("GET", "/stats", Some(_)) => {
-            let body = status
-                .read()
-                .map(|s| super::dumps::stats_text(&s))
+            let body = read_when_free(status, super::dumps::stats_text)
+                .await
                 .unwrap_or_default();
             respond(&mut stream, 200, "text/plain", &body).await
         }
         ("GET", "/keepalived.json", Some(_)) => {
-            let body = status
-                .read()
-                .map(|s| super::dumps::json_text(&s))
+            let body = read_when_free(status, super::dumps::json_text)
+                .await
                 .unwrap_or_default();
             respond(&mut stream, 200, "application/json", &(body + "\n")).await
         }

@@ -81,6 +81,8 @@ pub fn run(args: &DaemonArgs) -> i32 {
 
 async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
     let config = loaded.config;
+    // Before any thread's tuning changes it: scripts get the original back.
+    ka_process::remember_original_rttime_limit();
     // One place receives the signals and tells every subsystem.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -190,7 +192,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         // their own settings; SCHED_RESET_ON_FORK keeps later ones normal.
         let tuning = process_tuning::Tuning::vrrp(&config.global_defs);
         if tuning.rt_priority > 0 || process_tuning::Tuning::checker(&config.global_defs).rt_priority > 0 {
-            tokio::spawn(log_cpu_limit_warnings());
+            tokio::spawn(log_cpu_limit_warnings(tuning.by_default));
         }
         for line in tuning.apply_to_this_thread() {
             crate::info!("{line}");
@@ -255,14 +257,25 @@ fn start_checker(
 }
 
 /// keepalived's SIGXCPU handler: a real-time thread neared its `*_rlimit_rttime` (the soft
-/// limit, half the configured one). Without a handler the signal would end the daemon.
-async fn log_cpu_limit_warnings() {
+/// limit, half the configured one). Without a handler the signal would end the daemon. With
+/// the VRRP thread real-time by keepalived-rs's default (no hard limit), the thread, which
+/// runs this task, leaves real-time scheduling: a flood or a bug keeping the loop busy must
+/// not hold a CPU above every normal process, nor get a master killed.
+async fn log_cpu_limit_warnings(vrrp_real_time_by_default: bool) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut xcpu) = signal(SignalKind::from_raw(libc::SIGXCPU)) else {
         return;
     };
     while xcpu.recv().await.is_some() {
-        crate::warn!("SIGXCPU: a real-time thread ran for half its rlimit_rttime without blocking");
+        if vrrp_real_time_by_default && process_tuning::leave_real_time(process_tuning::DEFAULT_VRRP_NICE) {
+            crate::warn!(
+                "SIGXCPU: the VRRP thread ran {} ms at real-time priority without sleeping; it runs at nice {} from now on",
+                process_tuning::DEFAULT_RTTIME_SOFT_US / 1000,
+                process_tuning::DEFAULT_VRRP_NICE
+            );
+        } else {
+            crate::warn!("SIGXCPU: a real-time thread ran for half its rlimit_rttime without blocking");
+        }
     }
 }
 
@@ -561,15 +574,15 @@ async fn write_dumps_on_signals(status: status::Shared) {
     loop {
         let (path, text) = tokio::select! {
             _ = usr1.recv() => {
-                let text = status.read().map(|s| dumps::data_text(&s)).unwrap_or_default();
+                let text = status::read_when_free(&status, dumps::data_text).await.unwrap_or_default();
                 (dumps::DATA_FILE, text)
             }
             _ = usr2.recv() => {
-                let text = status.read().map(|s| dumps::stats_text(&s)).unwrap_or_default();
+                let text = status::read_when_free(&status, dumps::stats_text).await.unwrap_or_default();
                 (dumps::STATS_FILE, text)
             }
             _ = json.recv() => {
-                let text = status.read().map(|s| dumps::json_text(&s)).unwrap_or_default();
+                let text = status::read_when_free(&status, dumps::json_text).await.unwrap_or_default();
                 (dumps::JSON_FILE, text)
             }
         };

@@ -13,14 +13,16 @@
 //! - `vrrp_priority` / `checker_priority`: the thread's nice value;
 //! - without `vrrp_priority` and without `vrrp_rt_priority`, keepalived-rs's default: the VRRP
 //!   thread runs SCHED_RR at priority [`DEFAULT_VRRP_RT_PRIORITY`] (the lowest real-time
-//!   priority: above every normal process, below every real-time one the operator chose),
+//!   priority: above every normal process, not above any real-time one the operator chose),
 //!   where keepalived stays at SCHED_OTHER nice 0. Adverts are a few system calls per interval;
 //!   a master whose adverts come late under CPU load makes its backups take over from it
 //!   (bench/faults/starvation.sh: at nice -10, the previous default, one 36.7 ms send gap in
 //!   180 s of six busy loops was a false failover). corosync runs real-time by default for the
-//!   same reason. The default's RLIMIT_RTTIME is [`DEFAULT_RLIMIT_RTTIME_US`], not
-//!   keepalived's 10 ms: the thread also serves the control socket and metrics, and the limit
-//!   is there to stop a runaway loop, not to police a scrape. Where real-time is refused (no
+//!   same reason. The default comes with a soft RLIMIT_RTTIME of
+//!   [`DEFAULT_RTTIME_SOFT_US`] and no hard one: a thread that runs that long without sleeping
+//!   (a packet flood keeps the loop busy; a bug could too) gets SIGXCPU, and the handler puts
+//!   it back to normal scheduling at nice [`DEFAULT_VRRP_NICE`] (`super::log_cpu_limit_warnings`)
+//!   instead of the kernel killing a master that holds VIPs. Where real-time is refused (no
 //!   CAP_SYS_NICE, an RT cgroup without budget) it tries nice [`DEFAULT_VRRP_NICE`], then runs
 //!   as it is, saying so in the debug log only. `vrrp_priority 0` keeps keepalived's behaviour;
 //! - `vrrp_cpu_affinity` / `checker_cpu_affinity`: the CPUs the thread may run on;
@@ -35,9 +37,17 @@ use ka_config::global_defs::GlobalDefs;
 /// The VRRP thread's SCHED_RR priority when the configuration sets no priority.
 pub const DEFAULT_VRRP_RT_PRIORITY: u32 = 1;
 
-/// Hard RLIMIT_RTTIME (µs) with [`DEFAULT_VRRP_RT_PRIORITY`]: SIGXCPU (logged) after 0.5 s of
-/// CPU without sleeping, SIGKILL after 1 s.
-pub const DEFAULT_RLIMIT_RTTIME_US: u64 = 1_000_000;
+/// Soft RLIMIT_RTTIME (µs) with [`DEFAULT_VRRP_RT_PRIORITY`]: after 0.5 s of CPU without
+/// sleeping, SIGXCPU, on which the VRRP thread leaves real-time scheduling. No hard limit.
+pub const DEFAULT_RTTIME_SOFT_US: u64 = 500_000;
+
+/// RLIMIT_RTTIME as set for the process: SIGXCPU at `soft_us` of CPU without sleeping (and
+/// every second after), SIGKILL at `hard_us` (None: never).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtTimeLimit {
+    pub soft_us: u64,
+    pub hard_us: Option<u64>,
+}
 
 /// The VRRP thread's nice value when the configuration sets no priority and real-time
 /// scheduling is refused.
@@ -55,8 +65,8 @@ pub struct Tuning {
     pub by_default: bool,
     /// SCHED_RR priority (0 = not real-time).
     pub rt_priority: u32,
-    /// Hard RLIMIT_RTTIME in µs (0 = none); applies only with a real-time priority.
-    pub rlimit_rttime_us: u64,
+    /// RLIMIT_RTTIME (None = unchanged); applies only with a real-time priority.
+    pub rlimit: Option<RtTimeLimit>,
     pub no_swap: bool,
     /// CPU ids (empty = wherever the kernel likes).
     pub cpus: Vec<u32>,
@@ -78,7 +88,7 @@ impl Tuning {
             } else {
                 g.vrrp_rt_priority
             },
-            rlimit_rttime_us: rlimit_for_process(g),
+            rlimit: rlimit_for_process(g),
             no_swap: g.vrrp_no_swap,
             cpus: g.vrrp_cpu_affinity.clone(),
         }
@@ -90,7 +100,7 @@ impl Tuning {
             nice: g.checker_priority,
             by_default: false,
             rt_priority: g.checker_rt_priority,
-            rlimit_rttime_us: rlimit_for_process(g),
+            rlimit: rlimit_for_process(g),
             no_swap: g.checker_no_swap,
             cpus: g.checker_cpu_affinity.clone(),
         }
@@ -167,10 +177,10 @@ impl Tuning {
                 ""
             }
         ));
-        if self.rlimit_rttime_us > 0 {
+        if let Some(l) = self.rlimit {
             let limit = libc::rlimit {
-                rlim_cur: self.rlimit_rttime_us / 2,
-                rlim_max: self.rlimit_rttime_us,
+                rlim_cur: l.soft_us,
+                rlim_max: l.hard_us.unwrap_or(libc::RLIM_INFINITY),
             };
             // SAFETY: setrlimit reads `limit`.
             if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) } != 0 {
@@ -219,23 +229,49 @@ impl Tuning {
     }
 }
 
-/// The process-wide RLIMIT_RTTIME: the larger limit among the roles that run real-time, the
-/// VRRP thread's default included (0 when none does, or when a real-time role has no limit).
-fn rlimit_for_process(g: &GlobalDefs) -> u64 {
+/// The process-wide RLIMIT_RTTIME. With a configured real-time role, keepalived's: soft half
+/// and hard full of the larger configured `*_rlimit_rttime` (none when one of them is 0). With
+/// only the VRRP thread's default real-time: [`DEFAULT_RTTIME_SOFT_US`], no hard limit.
+fn rlimit_for_process(g: &GlobalDefs) -> Option<RtTimeLimit> {
     let mut limits = Vec::new();
-    if !g.vrrp_priority_set && g.vrrp_rt_priority == 0 {
-        limits.push(DEFAULT_RLIMIT_RTTIME_US);
-    }
     if g.vrrp_rt_priority > 0 {
         limits.push(g.vrrp_rlimit_rttime.as_micros());
     }
     if g.checker_rt_priority > 0 {
         limits.push(g.checker_rlimit_rttime.as_micros());
     }
-    if limits.contains(&0) {
-        return 0;
+    if limits.is_empty() {
+        let vrrp_by_default = !g.vrrp_priority_set && g.vrrp_rt_priority == 0;
+        return vrrp_by_default.then_some(RtTimeLimit {
+            soft_us: DEFAULT_RTTIME_SOFT_US,
+            hard_us: None,
+        });
     }
-    limits.into_iter().max().unwrap_or(0)
+    if limits.contains(&0) {
+        return None;
+    }
+    limits.into_iter().max().map(|hard| RtTimeLimit {
+        soft_us: hard / 2,
+        hard_us: Some(hard),
+    })
+}
+
+/// Puts the calling thread back to normal scheduling at `nice` (SIGXCPU on the default
+/// real-time VRRP thread). Whether it was real-time before.
+#[allow(unsafe_code)] // sched_getscheduler/sched_setscheduler/setpriority on the calling thread
+pub fn leave_real_time(nice: i8) -> bool {
+    // SAFETY: a query of the calling thread's own policy.
+    let policy = unsafe { libc::sched_getscheduler(0) };
+    if policy < 0 || policy & !libc::SCHED_RESET_ON_FORK != libc::SCHED_RR {
+        return false;
+    }
+    let normal = libc::sched_param { sched_priority: 0 };
+    // SAFETY: reads `normal`; pid 0 is the calling thread.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
+    // SAFETY: plain system calls on the calling thread.
+    let tid = unsafe { libc::gettid() };
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(nice)) };
+    true
 }
 
 /// While alive, the calling thread runs SCHED_OTHER if it was real-time; its policy is put
@@ -298,15 +334,29 @@ mod tests {
             (20, vec![0], false, 0)
         );
         // keepalived's default vrrp_rlimit_rttime: 10 ms.
-        assert_eq!(v.rlimit_rttime_us, 10_000);
+        assert_eq!(
+            v.rlimit,
+            Some(RtTimeLimit {
+                soft_us: 5_000,
+                hard_us: Some(10_000)
+            })
+        );
         let c = Tuning::checker(&g);
         assert_eq!((c.rt_priority, c.nice, c.no_swap), (0, -5, true));
         // keepalived-rs's default, unless the file says a priority: real-time 1, nice -10
-        // where that is refused, and a limit that stops a runaway loop only.
+        // where that is refused, and a soft limit only (SIGXCPU demotes, nothing kills).
         let d = Tuning::vrrp(&defs(""));
         assert_eq!(
-            (d.rt_priority, d.nice, d.by_default, d.rlimit_rttime_us),
-            (1, -10, true, 1_000_000)
+            (d.rt_priority, d.nice, d.by_default, d.rlimit),
+            (
+                1,
+                -10,
+                true,
+                Some(RtTimeLimit {
+                    soft_us: 500_000,
+                    hard_us: None
+                })
+            )
         );
         let keepalived_like = Tuning::vrrp(&defs("vrrp_priority 0"));
         assert_eq!(
@@ -317,7 +367,7 @@ mod tests {
             ),
             (0, 0, false)
         );
-        assert_eq!(keepalived_like.rlimit_rttime_us, 0, "no real-time role, no limit");
+        assert_eq!(keepalived_like.rlimit, None, "no real-time role, no limit");
         assert_eq!(Tuning::vrrp(&defs("vrrp_priority 5")).nice, 5);
         assert_eq!(Tuning::vrrp(&defs("vrrp_rt_priority 20")).nice, 0);
         assert_eq!(Tuning::checker(&defs("")).rt_priority, 0, "checkers stay normal");
@@ -325,13 +375,15 @@ mod tests {
 
     #[test]
     fn the_process_limit_is_the_larger_of_the_real_time_roles() {
+        let hard = |g: &GlobalDefs| rlimit_for_process(g).and_then(|l| l.hard_us);
         let g = defs("vrrp_rt_priority 20\nchecker_rt_priority 10\nchecker_rlimit_rttime 50000");
-        assert_eq!(rlimit_for_process(&g), 50_000);
+        assert_eq!(hard(&g), Some(50_000));
         let g = defs("vrrp_rt_priority 20\nvrrp_rlimit_rttime 20000");
-        assert_eq!(rlimit_for_process(&g), 20_000);
-        // The VRRP thread's default real-time counts too.
+        assert_eq!(hard(&g), Some(20_000));
+        // A configured real-time role sets keepalived's limit, default VRRP thread or not.
         let g = defs("checker_rt_priority 10\nchecker_rlimit_rttime 50000");
-        assert_eq!(rlimit_for_process(&g), DEFAULT_RLIMIT_RTTIME_US);
+        assert_eq!(hard(&g), Some(50_000));
+        assert_eq!(rlimit_for_process(&defs("vrrp_priority 0")), None);
     }
 
     #[test]

@@ -340,7 +340,8 @@ impl Systemd {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let counts = match status.read() {
+            // Not blocking this (the VRRP) thread: a busy lock is read at the next tick.
+            let counts = match status.try_read() {
                 // Empty until the checker has published for the first time.
                 Ok(s) if !s.virtual_servers.is_empty() => lvs_counts(&s.virtual_servers),
                 _ => continue,

@@ -12,6 +12,23 @@ use std::sync::{Arc, RwLock};
 /// The snapshot all reporters read.
 pub type Shared = Arc<RwLock<Status>>;
 
+/// Reads the status without blocking the calling thread, which is the VRRP loop's for the
+/// control socket, metrics, dumps and systemd: a checker or data-plane thread holding the
+/// lock, preempted under CPU load, must not stall adverts. Tries again every millisecond,
+/// for at most a second (None then, or when a writer panicked).
+pub async fn read_when_free<T>(status: &Shared, f: impl FnOnce(&Status) -> T) -> Option<T> {
+    for _ in 0..1000 {
+        // The guard must be gone before the await (a task holding it would not be Send).
+        match status.try_read() {
+            Ok(s) => return Some(f(&s)),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+            Err(std::sync::TryLockError::Poisoned(_)) => return None,
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    None
+}
+
 pub fn shared() -> Shared {
     Arc::new(RwLock::new(Status {
         version: env!("CARGO_PKG_VERSION"),

@@ -337,7 +337,14 @@ pub fn spawn_process_watchers(
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     ticker.tick().await;
-                    let now = process_state(&p, count_processes(&p));
+                    // A /proc scan reads two files per process: on a host with many processes
+                    // it takes long enough to delay adverts, so it runs off the VRRP thread
+                    // (blocking-pool threads start with normal scheduling: SCHED_RESET_ON_FORK).
+                    let scan = p.clone();
+                    let Ok(count) = tokio::task::spawn_blocking(move || count_processes(&scan)).await else {
+                        continue;
+                    };
+                    let now = process_state(&p, count);
                     if now == reported {
                         continue;
                     }

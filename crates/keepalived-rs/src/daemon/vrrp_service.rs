@@ -223,8 +223,8 @@ impl VrrpService {
     /// The reload itself; false when it was refused.
     async fn reload_inner(&mut self) -> bool {
         crate::info!("Reloading ...");
-        // Parsing a big file must not run under a real-time priority (vrrp_rt_priority):
-        // it would hold a CPU and could reach RLIMIT_RTTIME.
+        // Parsing a big file must not run under a real-time priority (vrrp_rt_priority, or
+        // keepalived-rs's default): it would hold a CPU and could reach RLIMIT_RTTIME.
         let loaded = {
             let _normal = super::process_tuning::NormalSchedulingWhile::begin();
             crate::config_test::load(&self.reload.path, self.reload.config_id.clone())
@@ -717,10 +717,16 @@ impl VrrpService {
             .map(|r| (r.as_str().to_string(), unattributed.drops(*r)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        if let Ok(mut status) = self.status.write() {
-            status.vrrp = out;
-            status.vrrp_scripts = scripts;
-            status.vrrp_unattributed_drops = unattributed;
+        // Never waits for the lock: a checker or data-plane thread holding it, preempted under
+        // CPU load, would hold up adverts. Busy: published again at the next turn of the loop.
+        match self.status.try_write() {
+            Ok(mut status) => {
+                status.vrrp = out;
+                status.vrrp_scripts = scripts;
+                status.vrrp_unattributed_drops = unattributed;
+            }
+            Err(std::sync::TryLockError::WouldBlock) => self.last_publish = None,
+            Err(std::sync::TryLockError::Poisoned(_)) => {}
         }
     }
 
