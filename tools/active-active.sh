@@ -122,7 +122,7 @@ teardown() {  # every process by PID (daemons get SIGTERM first: they clean up),
         # Named after the namespace's inode: a SIGKILLed director's control socket and crash
         # journal, a real server's `realserver up` records (stale once the namespace goes).
         if ino=$(stat -c %i "/run/netns/$n" 2>/dev/null); then
-            rm -f /run/keepalived-rs/*-net"$ino".*
+            rm -f /run/keepalived-rs/*-net"$ino".* /run/keepalived-rs/*-net"$ino"-*
             rm -rf "/run/keepalived-rs/realserver/net$ino"
         fi
         ip netns del "$n" 2>/dev/null
@@ -497,8 +497,12 @@ run_test() {
     # quorum). Healed earlier, the router takes it back while probes that started during the
     # outage still report real servers down, and it drops them from its table while announced
     # (a director whose view lags its peers': flows of those servers reset; see README, limits).
-    wait_until 10 eval "announce_status d2 | grep -q '\"announced\":false'" >/dev/null \
-        || info "b3: d2 still announced 10 s into its silent failure"
+    for _ in $(seq 100); do
+        announce_status d2 | grep -q '"announced":false' && break
+        sleep 0.1
+    done
+    announce_status d2 | grep -q '"announced":false' \
+        || check "b3 d2 withdrew before the heal" 1 "d2 still announced 10 s into its silent failure"
     snapshot b3; t0=$(now)
     heal d2; restart_director d1
     ms_=$(wait_since "$t0" 20 route_has_n 3) || ms_=">20000"

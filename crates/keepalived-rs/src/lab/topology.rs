@@ -140,10 +140,14 @@ fn remove_run_files_of(name: &str) {
         return;
     };
     let _ = std::fs::remove_dir_all(format!("/run/keepalived-rs/realserver/net{}", meta.ino()));
-    let tag = format!("-net{}.", meta.ino());
+    // `-net<inode>.` and, with `-i`, `-net<inode>-<instance>.`.
+    let tags = [format!("-net{}.", meta.ino()), format!("-net{}-", meta.ino())];
     if let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().contains(&tag) {
+            if tags
+                .iter()
+                .any(|t| e.file_name().to_string_lossy().contains(t.as_str()))
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }

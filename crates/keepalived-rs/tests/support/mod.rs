@@ -206,12 +206,16 @@ fn remove_daemon_files_of(name: &str) {
         return;
     };
     let _ = std::fs::remove_dir_all(format!("/run/keepalived-rs/realserver/net{}", meta.ino()));
-    let tag = format!("-net{}.", meta.ino());
+    // `-net<inode>.` and, with `-i`, `-net<inode>-<instance>.`.
+    let tags = [format!("-net{}.", meta.ino()), format!("-net{}-", meta.ino())];
     let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") else {
         return;
     };
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy().contains(&tag) {
+        if tags
+            .iter()
+            .any(|t| e.file_name().to_string_lossy().contains(t.as_str()))
+        {
             let _ = std::fs::remove_file(e.path());
         }
     }
