@@ -85,9 +85,15 @@ impl PreciseTimer {
     pub async fn expired(&self) -> std::io::Result<()> {
         loop {
             let mut guard = self.fd.readable().await?;
-            // Reading the expiration count clears readiness; EAGAIN means a stale wakeup.
+            // EAGAIN means a stale wakeup (and clears tokio's readiness).
             match guard.try_io(|inner| inner.get_ref().0.wait().map_err(std::io::Error::from)) {
-                Ok(Ok(())) => return Ok(()),
+                Ok(Ok(())) => {
+                    // The count was read: the descriptor is not readable until the next
+                    // expiry, whose edge sets readiness again. Cleared here, the next wait
+                    // does not spend a read on EAGAIN (one system call per advert).
+                    guard.clear_ready();
+                    return Ok(());
+                }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
