@@ -2,7 +2,7 @@
 # CPU starvation: keepalived-rs against keepalived 2.2.7 at a 10 ms advert interval while every
 # core is busy; same load, same run.
 #
-#   sudo bench/faults/starvation.sh [-d SECONDS] [-b LOOPS] [-L LOAD] [-C SECONDS] [-S STALLS] [-s SETTING] [-m MODES] [-q] [-o FILE]
+#   sudo bench/faults/starvation.sh [-d SECONDS] [-b LOOPS] [-L LOAD] [-V SERVERS] [-C SECONDS] [-S STALLS] [-s SETTING] [-m MODES] [-q] [-o FILE]
 #
 #   -d SECONDS   length of the loaded window (default 60)
 #   -b LOOPS     busy loops (`timeout ... sh -c 'while :; do :; done'`, nice 0) during the
@@ -11,6 +11,11 @@
 #                which the scheduler's fair share bounds) or fork (`while :; do /bin/true;
 #                done`: a process started and ended every few hundred µs per loop, as under
 #                scripts, cron jobs or a build, each new task preempting on arrival)
+#   -V SERVERS   keepalived-rs's nodes also run a virtual_server with SERVERS real servers, each
+#                with a TCP_CHECK every second (127.0.0.1, closed ports: refused at once), so
+#                that its checker and data-plane threads write the shared status while the
+#                VRRP thread publishes it; keepalived 2.2.7 cannot run a virtual_server on a
+#                kernel without IPVS, so its nodes stay VRRP only (default 0: none)
 #   -C SECONDS   control window without load, just before (default 15)
 #   -S STALLS    after the loaded window, STALLS times: the backup's VRRP process (ours: the
 #                daemon; keepalived: its VRRP child) is stopped (SIGSTOP) for 2 x n2's
@@ -61,11 +66,13 @@ OUT=$ROOT/bench/results/faults-starvation.md
 COMMAND=$(fl_command "$@")
 STALLS=10
 LOAD=spin
-while getopts "d:b:L:C:S:s:m:qo:h" o; do
+VS_SERVERS=0
+while getopts "d:b:L:V:C:S:s:m:qo:h" o; do
     case $o in
         d) DUR=$OPTARG ;;
         b) LOOPS=$OPTARG ;;
         L) LOAD=$OPTARG ;;
+        V) VS_SERVERS=$OPTARG ;;
         C) CTRL=$OPTARG ;;
         s) SETTING=$OPTARG ;;
         m) MODES=$OPTARG ;;
@@ -79,11 +86,22 @@ done
 [[ $CTRL =~ ^[0-9]+$ ]] && ((CTRL <= 120)) || die "-C: 0 to 120 seconds"
 [[ $STALLS =~ ^[0-9]+$ ]] && ((STALLS <= 100)) || die "-S: 0 to 100"
 [[ $LOOPS =~ ^[0-9]+$ ]] && ((LOOPS >= 1 && LOOPS <= 64)) || die "-b: 1 to 64"
+[[ $VS_SERVERS =~ ^[0-9]+$ ]] && ((VS_SERVERS <= 200)) || die "-V: 0 to 200"
 setting_ok "$SETTING" || die "unknown setting $SETTING"
 for m in $MODES; do [[ $m == default || $m == knobs ]] || die "unknown mode $m"; done
 ADV=$(advert_of "$SETTING")
 MD=$(master_down "$SETTING")
 KNOBS=$'\n    vrrp_rt_priority 50\n    vrrp_no_swap\n    vrrp_cpu_affinity 1'
+
+# virtual_server: -V's block (real servers 127.0.0.1:20001..., nothing listens there).
+virtual_server() {
+    local i
+    printf 'virtual_server %s 80 {\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n' "$VIP"
+    for ((i = 1; i <= VS_SERVERS; i++)); do
+        printf '    real_server 127.0.0.1 %d {\n        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n        }\n    }\n' $((20000 + i))
+    done
+    echo '}'
+}
 
 fl_init s
 case $LOAD in
@@ -122,6 +140,7 @@ for mode in $MODES; do
         start_monitor "$s" n2
         for node in n1 n2; do
             mkconf "$WORK/$RUN$s-$node.conf" $node "$SETTING" "$gx"
+            [[ $impl == ours ]] && ((VS_SERVERS > 0)) && virtual_server >>"$WORK/$RUN$s-$node.conf"
             start_daemon "$s" $node "$impl" "$WORK/$RUN$s-$node.conf"
         done
     done
@@ -227,6 +246,7 @@ if [[ $OUT != - ]]; then
         echo "the same time: a $CTRL s control window, then $LOOPS busy loops (\`sh -c 'while :; do $LOOP_BODY; done'\`, nice 0,"
         echo "on $(nproc) CPUs) for $DUR s. The master never fails: every n2 entry into MASTER is a false failover."
         echo "Gaps: time between consecutive adverts of n1 in the bridge capture (kernel timestamps)."
+        ((VS_SERVERS > 0)) && echo "keepalived-rs's nodes also ran a virtual_server with $VS_SERVERS real servers (TCP_CHECK every second, refused); keepalived's stayed VRRP only (2.2.7 cannot run a virtual_server without IPVS)."
         echo "Mode knobs adds to global_defs: \`vrrp_rt_priority 50\`, \`vrrp_no_swap\`, \`vrrp_cpu_affinity 1\`."
         echo "Window stalls (after the load): $STALLS times, the backup's VRRP process (ours: the daemon; keepalived:"
         echo "its VRRP child) is SIGSTOPped for 2 × Master_Down_Interval, then SIGCONTed, 1 s apart; the master's"
