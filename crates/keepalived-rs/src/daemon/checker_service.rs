@@ -157,8 +157,7 @@ async fn run(
     let mut engine = Engine::start(plan, clock.now(), seed, &read_files(&track_files));
     let mut shared = engine.shared_plan();
     let (sync_tx, mut in_sync) = tokio::sync::watch::channel(DataplaneSync::default());
-    let mut gate = SettleGate::new(&engine);
-    let started_at = clock.now();
+    let mut gate = SettleGate::new(&engine, clock.now());
     let dp = DataplaneThread::spawn(dataplane, clock, status.clone(), sync_tx);
     let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeResult>();
     let mut tally = ProbeTally::default();
@@ -187,15 +186,7 @@ async fn run(
                 let _ = tx.send(());
             }
             let sync = *in_sync.borrow();
-            decide_announcements(
-                &mut announcer,
-                &engine,
-                &mut gate,
-                sync,
-                &status,
-                (clock.now(), started_at),
-            )
-            .await;
+            decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, clock.now()).await;
         }
         // Start every probe that is due, within the in-flight bound.
         let now = clock.now();
@@ -256,13 +247,13 @@ async fn run(
                     // Checks that reported may settle an address (a changed desired state
                     // is decided at the top of the loop).
                     let sync = *in_sync.borrow();
-                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, clock.now()).await;
                 }
             }
             Some((name, value)) = file_changes.recv() => engine.file_changed(&name, Some(value)),
             Ok(()) = in_sync.changed() => {
                 let sync = *in_sync.borrow_and_update();
-                decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
+                decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, clock.now()).await;
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Drain(on)) => {
@@ -271,7 +262,7 @@ async fn run(
                         s.draining = on;
                     }
                     let sync = *in_sync.borrow();
-                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, (clock.now(), started_at)).await;
+                    decide_announcements(&mut announcer, &engine, &mut gate, sync, &status, clock.now()).await;
                 }
                 Some(Command::Withdraw) => {
                     announcer.withdraw_all("stopping").await;
@@ -284,7 +275,7 @@ async fn run(
                             crate::info!("checker: Reloading");
                             epoch += 1;
                             engine.reload(plan, clock.now());
-                            gate = SettleGate::after_reload(&engine, clock.now());
+                            gate = SettleGate::after_reload(&engine, clock.now(), gate.started);
                             shared = engine.shared_plan();
                             for f in followers.drain(..) {
                                 f.abort();
@@ -490,11 +481,13 @@ struct SettleGate {
     quorum_was_up: Vec<bool>,
     /// Per virtual server waiting to settle: probes must have started at or after this.
     waiting: Vec<Option<ka_units::Instant>>,
+    /// When the checker thread started (kept across reloads).
+    started: ka_units::Instant,
 }
 
 impl SettleGate {
     /// At start nothing is settled: every checker must report once.
-    fn new(engine: &Engine) -> SettleGate {
+    fn new(engine: &Engine, started: ka_units::Instant) -> SettleGate {
         let n_vs = engine.plan().virtual_servers.len();
         let mut by_vs = vec![Vec::new(); n_vs];
         for c in 0..engine.checker_count() {
@@ -509,14 +502,15 @@ impl SettleGate {
             by_vs,
             quorum_was_up: vec![false; n_vs],
             waiting: vec![None; n_vs],
+            started,
         }
     }
 
     /// After a reload the engine kept the state of unchanged checkers: a virtual server
     /// whose checkers have all run is settled as it stands; one with new checkers waits for
     /// a probe of each.
-    fn after_reload(engine: &Engine, now: ka_units::Instant) -> SettleGate {
-        let mut g = SettleGate::new(engine);
+    fn after_reload(engine: &Engine, now: ka_units::Instant, started: ka_units::Instant) -> SettleGate {
+        let mut g = SettleGate::new(engine, started);
         for vi in 0..g.by_vs.len() {
             let all_run = g.by_vs[vi].iter().all(|&c| {
                 engine
@@ -540,13 +534,13 @@ impl SettleGate {
 
     /// Follows each virtual server's quorum; a regained quorum waits for a fresh probe of
     /// every checker. The start counts as a regained quorum.
-    fn observe(&mut self, engine: &Engine, now: ka_units::Instant, started: ka_units::Instant) {
+    fn observe(&mut self, engine: &Engine, now: ka_units::Instant) {
         for vi in 0..self.by_vs.len() {
             let up = engine.quorum_up(vi).unwrap_or(false);
             if up && !self.quorum_was_up[vi] {
                 // At the first look, the start is the moment to beat.
                 let first = self.by_vs[vi].iter().all(|&c| self.last_started[c].is_none());
-                self.waiting[vi] = Some(if first { started } else { now });
+                self.waiting[vi] = Some(if first { self.started } else { now });
             }
             if !up {
                 self.waiting[vi] = None;
@@ -593,12 +587,12 @@ async fn decide_announcements(
     gate: &mut SettleGate,
     sync: DataplaneSync,
     status: &super::status::Shared,
-    times: (ka_units::Instant, ka_units::Instant),
+    now: ka_units::Instant,
 ) {
     if announcer.is_empty() {
         return;
     }
-    gate.observe(engine, times.0, times.1);
+    gate.observe(engine, now);
     let without_quorum = |addr: std::net::IpAddr| {
         let servers = servers_of(engine, addr);
         (!servers.is_empty()).then(|| {

@@ -125,9 +125,7 @@ async fn serve(loaded: Loaded, args: &DaemonArgs) -> i32 {
         // publishes delays nothing for long.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut c.first_status).await;
         if let Ok(s) = status.read() {
-            if !s.virtual_servers.is_empty() {
-                sd_notify::systemd().set_lvs_counts(sd_notify::lvs_counts(&s.virtual_servers));
-            }
+            sd_notify::systemd().report_real_servers(&s);
         }
     }
     let checker_commands = checker.as_ref().map(|c| c.commands.clone());

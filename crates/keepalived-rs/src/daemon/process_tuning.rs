@@ -72,9 +72,14 @@ pub struct Tuning {
     pub cpus: Vec<u32>,
 }
 
+/// The configuration sets no VRRP priority: keepalived-rs's default applies.
+fn vrrp_priority_by_default(g: &GlobalDefs) -> bool {
+    !g.vrrp_priority_set && g.vrrp_rt_priority == 0
+}
+
 impl Tuning {
     pub fn vrrp(g: &GlobalDefs) -> Tuning {
-        let by_default = !g.vrrp_priority_set && g.vrrp_rt_priority == 0;
+        let by_default = vrrp_priority_by_default(g);
         Tuning {
             role: "vrrp",
             nice: if by_default {
@@ -195,16 +200,11 @@ impl Tuning {
 
     /// The calling thread's nice value, with SCHED_RESET_ON_FORK: threads and scripts started
     /// later must not inherit a raised priority.
-    #[allow(unsafe_code)] // sched_setscheduler/setpriority on the calling thread
     fn set_nice(&self, said: &mut Vec<String>) {
         let role = self.role;
-        let normal = libc::sched_param { sched_priority: 0 };
-        // SAFETY: reads `normal`; pid 0 is the calling thread.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
-        // SAFETY: plain system calls on the calling thread.
-        let tid = unsafe { libc::gettid() };
-        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(self.nice)) } == 0 {
-            said.push(format!(
+        to_normal_scheduling();
+        match set_this_thread_nice(self.nice) {
+            Ok(()) => said.push(format!(
                 "{role}: priority (nice) {}{}",
                 self.nice,
                 if self.by_default {
@@ -212,19 +212,11 @@ impl Tuning {
                 } else {
                     ""
                 }
-            ));
-        } else if self.by_default {
-            crate::debug!(
-                "{role}: cannot raise priority to nice {}: {}",
-                self.nice,
-                std::io::Error::last_os_error()
-            );
-        } else {
-            said.push(format!(
-                "{role}: cannot set priority {}: {}",
-                self.nice,
-                std::io::Error::last_os_error()
-            ));
+            )),
+            Err(e) if self.by_default => {
+                crate::debug!("{role}: cannot raise priority to nice {}: {e}", self.nice)
+            }
+            Err(e) => said.push(format!("{role}: cannot set priority {}: {e}", self.nice)),
         }
     }
 }
@@ -241,8 +233,7 @@ fn rlimit_for_process(g: &GlobalDefs) -> Option<RtTimeLimit> {
         limits.push(g.checker_rlimit_rttime.as_micros());
     }
     if limits.is_empty() {
-        let vrrp_by_default = !g.vrrp_priority_set && g.vrrp_rt_priority == 0;
-        return vrrp_by_default.then_some(RtTimeLimit {
+        return vrrp_priority_by_default(g).then_some(RtTimeLimit {
             soft_us: DEFAULT_RTTIME_SOFT_US,
             hard_us: None,
         });
@@ -258,20 +249,42 @@ fn rlimit_for_process(g: &GlobalDefs) -> Option<RtTimeLimit> {
 
 /// Puts the calling thread back to normal scheduling at `nice` (SIGXCPU on the default
 /// real-time VRRP thread). Whether it was real-time before.
-#[allow(unsafe_code)] // sched_getscheduler/sched_setscheduler/setpriority on the calling thread
 pub fn leave_real_time(nice: i8) -> bool {
-    // SAFETY: a query of the calling thread's own policy.
-    let policy = unsafe { libc::sched_getscheduler(0) };
-    if policy < 0 || policy & !libc::SCHED_RESET_ON_FORK != libc::SCHED_RR {
+    if !this_thread_is_real_time() {
         return false;
     }
+    to_normal_scheduling();
+    let _ = set_this_thread_nice(nice);
+    true
+}
+
+/// Whether the calling thread runs SCHED_RR.
+#[allow(unsafe_code)] // sched_getscheduler on the calling thread
+fn this_thread_is_real_time() -> bool {
+    // SAFETY: a query of the calling thread's own policy.
+    let policy = unsafe { libc::sched_getscheduler(0) };
+    policy >= 0 && policy & !libc::SCHED_RESET_ON_FORK == libc::SCHED_RR
+}
+
+/// SCHED_OTHER, with SCHED_RESET_ON_FORK, for the calling thread; whether it took.
+#[allow(unsafe_code)] // sched_setscheduler on the calling thread
+fn to_normal_scheduling() -> bool {
     let normal = libc::sched_param { sched_priority: 0 };
     // SAFETY: reads `normal`; pid 0 is the calling thread.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) };
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) == 0 }
+}
+
+/// The calling thread's nice value.
+#[allow(unsafe_code)] // gettid/setpriority on the calling thread
+fn set_this_thread_nice(nice: i8) -> std::io::Result<()> {
     // SAFETY: plain system calls on the calling thread.
     let tid = unsafe { libc::gettid() };
-    unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(nice)) };
-    true
+    // SAFETY: as above; setpriority reads its integer arguments only.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(nice)) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// While alive, the calling thread runs SCHED_OTHER if it was real-time; its policy is put
@@ -281,11 +294,9 @@ pub struct NormalSchedulingWhile {
 }
 
 impl NormalSchedulingWhile {
-    #[allow(unsafe_code)] // sched_getscheduler/sched_setscheduler on the calling thread
+    #[allow(unsafe_code)] // sched_getparam on the calling thread
     pub fn begin() -> NormalSchedulingWhile {
-        // SAFETY: queries and sets the calling thread's own policy.
-        let policy = unsafe { libc::sched_getscheduler(0) };
-        if policy < 0 || policy & !libc::SCHED_RESET_ON_FORK != libc::SCHED_RR {
+        if !this_thread_is_real_time() {
             return NormalSchedulingWhile { restore: None };
         }
         let mut current = libc::sched_param { sched_priority: 0 };
@@ -293,10 +304,7 @@ impl NormalSchedulingWhile {
         if unsafe { libc::sched_getparam(0, &mut current) } != 0 {
             return NormalSchedulingWhile { restore: None };
         }
-        let normal = libc::sched_param { sched_priority: 0 };
-        // SAFETY: reads `normal`.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER | libc::SCHED_RESET_ON_FORK, &normal) } != 0
-        {
+        if !to_normal_scheduling() {
             return NormalSchedulingWhile { restore: None };
         }
         NormalSchedulingWhile {

@@ -62,7 +62,7 @@ pub struct LvsCounts {
 }
 
 /// The real servers of the checker's snapshot, counted.
-pub fn lvs_counts(virtual_servers: &[status::VirtualServer]) -> LvsCounts {
+fn lvs_counts(virtual_servers: &[status::VirtualServer]) -> LvsCounts {
     let real_servers = virtual_servers.iter().flat_map(|vs| &vs.real_servers);
     LvsCounts {
         virtual_servers: virtual_servers.len(),
@@ -341,12 +341,17 @@ impl Systemd {
         loop {
             ticks.tick().await;
             // Not blocking this (the VRRP) thread: a busy lock is read at the next tick.
-            let counts = match status.try_read() {
-                // Empty until the checker has published for the first time.
-                Ok(s) if !s.virtual_servers.is_empty() => lvs_counts(&s.virtual_servers),
-                _ => continue,
-            };
-            self.set_lvs_counts(counts);
+            if let Ok(s) = status.try_read() {
+                self.report_real_servers(&s);
+            }
+        }
+    }
+
+    /// The real-server counts for `STATUS=`, from the status the checker thread published
+    /// (nothing before its first publish: the list is empty until then).
+    pub fn report_real_servers(&self, s: &status::Status) {
+        if !s.virtual_servers.is_empty() {
+            self.set_lvs_counts(lvs_counts(&s.virtual_servers));
         }
     }
 
